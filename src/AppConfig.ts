@@ -1,0 +1,51 @@
+import { Config, Duration, LogLevel, Option, Redacted } from "effect"
+
+/**
+ * All configuration comes from the environment, read here and nowhere else.
+ * Each entry is documented in the README with its default.
+ */
+
+const positiveInt = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "Expected a positive integer", validation: (n) => n > 0 }),
+    Config.withDefault(fallback)
+  )
+
+const duration = (name: string, fallback: Duration.DurationInput) =>
+  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+
+export const ServerConfig = Config.all({
+  port: Config.port("PORT").pipe(Config.withDefault(8000)),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds"),
+  corsOrigins: Config.string("CORS_ORIGINS").pipe(
+    Config.withDefault("*"),
+    Config.map((text) => text.split(",").map((origin) => origin.trim()).filter((origin) => origin.length > 0))
+  )
+})
+export type ServerConfig = Config.Config.Success<typeof ServerConfig>
+
+export const DatabaseConfig = Config.all({
+  /** Absent: the embedded PostgreSQL in `dataDir`. */
+  url: Config.option(Config.redacted("DATABASE_URL")).pipe(
+    Config.validate({
+      message: "Expected a postgres:// or postgresql:// URL",
+      validation: Option.match({
+        onNone: () => true,
+        onSome: (url) => /^postgres(ql)?:\/\//.test(Redacted.value(url))
+      })
+    })
+  ),
+  dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
+  poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
+  connectTimeout: duration("DATABASE_CONNECT_TIMEOUT", "5 seconds"),
+  queryTimeout: duration("DATABASE_QUERY_TIMEOUT", "5 seconds")
+})
+export type DatabaseConfig = Config.Config.Success<typeof DatabaseConfig>
+
+export const LogConfig = Config.all({
+  level: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+  format: Config.literal("json", "pretty")("LOG_FORMAT").pipe(
+    Config.withDefault(process.stdout.isTTY ? "pretty" as const : "json" as const)
+  )
+})

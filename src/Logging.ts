@@ -1,0 +1,14 @@
+import { Effect, Layer, Logger } from "effect"
+import { LogConfig } from "./AppConfig.ts"
+
+/**
+ * Logs as one JSON object per line (the default when stdout is not a terminal) or in
+ * Effect's pretty format, at `LOG_LEVEL` and above.
+ */
+export const LoggingLive = Layer.unwrapEffect(
+  Effect.map(LogConfig, ({ format, level }) =>
+    Layer.merge(
+      format === "json" ? Logger.json : Logger.pretty,
+      Logger.minimumLogLevel(level)
+    ))
+)

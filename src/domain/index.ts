@@ -1,0 +1,4 @@
+export * from "./Errors.ts"
+export * from "./Ids.ts"
+export * from "./Task.ts"
+export * as Validation from "./Validation.ts"
