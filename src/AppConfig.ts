@@ -15,7 +15,11 @@ const duration = (name: string, fallback: Duration.DurationInput) =>
   Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
 
 export const ServerConfig = Config.all({
-  port: Config.port("PORT").pipe(Config.withDefault(8000)),
+  /** 0 asks the system for any free port (tests use it). */
+  port: Config.integer("PORT").pipe(
+    Config.validate({ message: "Expected a port number between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 }),
+    Config.withDefault(8000)
+  ),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds"),
   corsOrigins: Config.string("CORS_ORIGINS").pipe(
@@ -49,3 +53,8 @@ export const LogConfig = Config.all({
     Config.withDefault(process.stdout.isTTY ? "pretty" as const : "json" as const)
   )
 })
+export type LogConfig = Config.Config.Success<typeof LogConfig>
+
+/** Every setting, read and checked at once, before anything starts. */
+export const AppConfig = Config.all({ server: ServerConfig, database: DatabaseConfig, log: LogConfig })
+export type AppConfig = Config.Config.Success<typeof AppConfig>

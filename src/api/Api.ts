@@ -18,5 +18,7 @@ export class Api extends HttpApi.make("tasks-api")
     OpenApi.Description,
     "Users own tasks. Every error, from every layer, is the envelope `{\"error\":{\"code\",\"message\",\"details\"?}}`."
   )
+  .annotate(OpenApi.Servers, [{ url: "http://localhost:8000", description: "A local server (`npm start`)" }])
+  // `Transform` is typed loosely; what it is handed is the document `fromApi` built.
   .annotate(OpenApi.Transform, (spec) => describeWhatIsSent(spec as OpenApi.OpenAPISpec))
 {}

@@ -17,4 +17,5 @@ export class HealthApi extends HttpApiGroup.make("health")
       .addError(ServiceUnavailableWire)
       .annotate(OpenApi.Summary, "The database answers")
   )
+  .annotate(OpenApi.Description, "Liveness and readiness probes for load balancers and orchestrators.")
 {}

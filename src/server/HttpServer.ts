@@ -1,4 +1,4 @@
-import { Cause, type ConfigError, Effect, Layer, Runtime } from "effect"
+import { Cause, type ConfigError, Context, Effect, Layer, Runtime } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import { ServerConfig } from "../AppConfig.ts"
@@ -73,9 +73,15 @@ const readJson = (request: Http.IncomingMessage, onTooLarge: () => void): Effect
  * listening only once the layers it needs are built, and on release it stops
  * accepting, lets requests in flight finish (up to `SHUTDOWN_TIMEOUT`), then closes.
  */
-export const HttpServerLive: Layer.Layer<never, Error | ConfigError.ConfigError, TaskRepository> = Layer.scopedDiscard(
+export class ListeningAddress extends Context.Tag("ListeningAddress")<
+  ListeningAddress,
+  { readonly host: string; readonly port: number }
+>() {}
+
+export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddress, Error, TaskRepository> =>
+  Layer.scoped(
+  ListeningAddress,
   Effect.gen(function*() {
-    const config = yield* ServerConfig
     const runtime = yield* Effect.runtime<TaskRepository>()
     const router = Router.make<typeof Api, TaskRepository>(Api, { tasks: TasksHttp, health: HealthHttp })
     const allowOrigin = config.corsOrigins.includes("*") ? undefined : new Set(config.corsOrigins)
@@ -224,5 +230,10 @@ export const HttpServerLive: Layer.Layer<never, Error | ConfigError.ConfigError,
     const address = server.address()
     const port = typeof address === "object" && address !== null ? address.port : config.port
     yield* Effect.logInfo(`Listening on http://${config.host}:${port}`)
+    return { host: config.host, port }
   })
 )
+
+/** The server configured from the environment (`PORT`, `HOST`, …). */
+export const HttpServerLive: Layer.Layer<ListeningAddress, Error | ConfigError.ConfigError, TaskRepository> = Layer
+  .unwrapEffect(Effect.map(ServerConfig, makeHttpServer))

@@ -139,6 +139,8 @@ const matchSegments = (pattern: ReadonlyArray<string>, parts: ReadonlyArray<stri
     const expected = pattern[i]!
     const actual = parts[i]!
     if (expected.startsWith(":")) {
+      // An empty segment (`/users/1/tasks/`) names no resource: it is not an id.
+      if (actual === "") return undefined
       params[expected.slice(1)] = actual
     } else if (expected !== actual) {
       return undefined

@@ -1,0 +1,43 @@
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { DatabaseConfig } from "../AppConfig.ts"
+import * as Embedded from "./Embedded.ts"
+
+/** The parts of a URL that are safe to log: never the password. */
+export const describeUrl = (url: Redacted.Redacted<string>): string => {
+  try {
+    const parsed = new URL(Redacted.value(url))
+    return `${parsed.protocol}//${parsed.username ? `${decodeURIComponent(parsed.username)}@` : ""}${parsed.host}${parsed.pathname}`
+  } catch {
+    return "<unparseable DATABASE_URL>"
+  }
+}
+
+/** A pool on `url`, with the timeouts that keep requests from waiting on a dead database. */
+export const pgLayer = (url: Redacted.Redacted<string>, config: Pick<DatabaseConfig, "poolSize" | "connectTimeout">) =>
+  PgClient.layer({
+    url,
+    maxConnections: config.poolSize,
+    connectTimeout: config.connectTimeout,
+    idleTimeout: "30 seconds",
+    applicationName: "task-api"
+  })
+
+/**
+ * PostgreSQL from configuration: the server named by `DATABASE_URL`, or else the embedded
+ * PostgreSQL kept in `DATA_DIR`, started here and stopped when the layer is released.
+ */
+export const makeDatabase = (config: DatabaseConfig) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    if (Option.isSome(config.url)) {
+      yield* Effect.logInfo(`Using PostgreSQL at ${describeUrl(config.url.value)}`)
+      return pgLayer(config.url.value, config)
+    }
+    const embedded = yield* Embedded.start({ dataDir: config.dataDir })
+    yield* Effect.logInfo(
+      `Using the embedded PostgreSQL with its data in ${embedded.dataDir}; set DATABASE_URL to use a PostgreSQL server instead`
+    )
+    return pgLayer(embedded.url, config)
+  }))
+
+export const DatabaseLive = Layer.unwrapEffect(Effect.map(DatabaseConfig, makeDatabase))

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { document, documentJson } from "../src/api/Document.ts"
+import { call, serve } from "./support/http.ts"
+
+const committed = readFileSync(new URL("../openapi.json", import.meta.url), "utf8")
+
+describe("OpenAPI document", () => {
+  it("the committed openapi.json is what the code derives (run `npm run openapi` after changing the API)", () => {
+    expect(committed).toBe(documentJson)
+  })
+
+  it.scopedLive("GET /openapi.json serves the committed document", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const answer = yield* call(base, "GET", "/openapi.json")
+      expect(answer.status).toBe(200)
+      expect(answer.headers["content-type"]).toBe("application/json")
+      expect(answer.text).toBe(committed)
+    }))
+
+  it("describes only what is sent: the envelope on every error, no HttpApiDecodeError", () => {
+    expect(committed).not.toContain("HttpApiDecodeError")
+    expect(document.openapi).toBe("3.1.0")
+    const envelopes = new Set([
+      "ValidationError", "NotFoundError", "PayloadTooLargeError", "InternalError", "ServiceUnavailableError"
+    ])
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const method of ["get", "post", "put", "delete"] as const) {
+        const operation = item[method]
+        if (operation === undefined) continue
+        expect(operation.responses[500], `${method} ${path}`).toBeDefined()
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (Number(status) < 400) continue
+          const schema = response.content?.["application/json"]?.schema
+          const ref = schema !== undefined && "$ref" in schema ? String(schema.$ref) : ""
+          expect(envelopes.has(ref.replace("#/components/schemas/", "")), `${method} ${path} ${status}: ${ref}`).toBe(true)
+        }
+        if (path.includes("{user_id}")) expect(operation.responses[400]).toBeDefined()
+      }
+    }
+    const schemas = document.components.schemas
+    expect(JSON.stringify(schemas["ValidationError"])).toContain("VALIDATION_ERROR")
+  })
+
+  it("types ids as bounded integers, strings by code points, timestamps as date-time", () => {
+    const getTask = document.paths["/users/{user_id}/tasks/{task_id}"]?.get
+    for (const name of ["user_id", "task_id"]) {
+      const parameter = getTask?.parameters.find((candidate) => candidate.name === name)
+      expect(parameter?.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 2147483647 })
+    }
+    const text = JSON.stringify(document.components.schemas)
+    expect(text).toContain("\"maxLength\":500")
+    expect(text).toContain("\"maxLength\":5000")
+    expect(JSON.stringify(document.components.schemas["Task"])).toContain("\"format\":\"date-time\"")
+  })
+
+  it("passes `redocly lint` with no errors", async () => {
+    const result = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["node_modules/@redocly/cli/bin/cli.js", "lint", "openapi.json", "--format=stylish"],
+        { cwd: new URL("..", import.meta.url), timeout: 60_000, env: { ...process.env, REDOCLY_TELEMETRY: "off" } },
+        (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? 1), output: stdout + stderr })
+      )
+    })
+    expect(result.output).not.toMatch(/\berror\b.*\S/)
+    expect(result.code, result.output).toBe(0)
+  }, 60_000)
+})

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { TaskId, UserId } from "../src/domain/index.ts"
+import { TaskRepository } from "../src/repository/TaskRepository.ts"
+import { repositories } from "./support/repositories.ts"
+
+/**
+ * One contract, run against every repository layer, so the in-memory one that tests use
+ * cannot drift from the PostgreSQL one that production uses. Each test builds its layer
+ * afresh (a new database for PostgreSQL).
+ */
+const alice = UserId.make(1)
+const bob = UserId.make(2)
+const missing = TaskId.make(2_147_483_647)
+
+for (const [name, layer] of repositories) {
+  describe(`TaskRepository (${name})`, () => {
+    const run = <A, E>(test: Effect.Effect<A, E, TaskRepository>) => Effect.provide(test, layer)
+
+    it.live("create returns the stored task; get returns exactly it", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const created = yield* tasks.create(alice, { title: "t", description: "d" })
+        expect(created).toMatchObject({ title: "t", description: "d", completed: false, user_id: alice })
+        expect(created.updated_at).toEqual(created.created_at)
+        expect(created.created_at.getTime() % 1).toBe(0)
+        expect(yield* tasks.get(alice, created.id)).toEqual(Option.some(created))
+      })))
+
+    it.live("list is per owner, ordered by id, [] for an unknown owner", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        expect(yield* tasks.list(alice)).toEqual([])
+        const a = yield* tasks.create(alice, { title: "a", description: null })
+        const b = yield* tasks.create(bob, { title: "b", description: null })
+        const c = yield* tasks.create(alice, { title: "c", description: null })
+        expect(yield* tasks.list(alice)).toEqual([a, c])
+        expect(yield* tasks.list(bob)).toEqual([b])
+      })))
+
+    it.live("another owner's task is absent for get, update and remove, and stays untouched", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const created = yield* tasks.create(alice, { title: "mine", description: null })
+        expect(yield* tasks.get(bob, created.id)).toEqual(Option.none())
+        expect(yield* tasks.update(bob, created.id, { title: "stolen" })).toEqual(Option.none())
+        expect(yield* tasks.remove(bob, created.id)).toBe(false)
+        expect(yield* tasks.get(alice, created.id)).toEqual(Option.some(created))
+      })))
+
+    it.live("update applies present fields only; null description clears; {} changes nothing", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const created = yield* tasks.create(alice, { title: "t", description: "d" })
+        expect(yield* tasks.update(alice, created.id, {})).toEqual(Option.some(created))
+        const done = Option.getOrThrow(yield* tasks.update(alice, created.id, { completed: true }))
+        expect(done).toMatchObject({ title: "t", description: "d", completed: true })
+        expect(done.updated_at.getTime()).toBeGreaterThan(created.updated_at.getTime())
+        expect(done.created_at).toEqual(created.created_at)
+        const cleared = Option.getOrThrow(yield* tasks.update(alice, created.id, { description: null }))
+        expect(cleared).toMatchObject({ title: "t", description: null, completed: true })
+        expect(cleared.updated_at.getTime()).toBeGreaterThan(done.updated_at.getTime())
+        // Setting a field to the value it has is not a change.
+        const same = Option.getOrThrow(yield* tasks.update(alice, created.id, { completed: true }))
+        expect(same).toEqual(cleared)
+        expect(yield* tasks.get(alice, created.id)).toEqual(Option.some(cleared))
+        expect(yield* tasks.update(alice, missing, { title: "x" })).toEqual(Option.none())
+      })))
+
+    it.live("remove deletes once", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const created = yield* tasks.create(alice, { title: "t", description: null })
+        expect(yield* tasks.remove(alice, created.id)).toBe(true)
+        expect(yield* tasks.remove(alice, created.id)).toBe(false)
+        expect(yield* tasks.get(alice, created.id)).toEqual(Option.none())
+      })))
+
+    it.live("text round-trips exactly: quotes, SQL, markup, emoji, 500 code points", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const title = "😀".repeat(500)
+        const description = "'; DROP TABLE tasks; -- \"x\" <script>1</script> \\ é \u2028 " + "ж".repeat(4000)
+        const created = yield* tasks.create(alice, { title, description })
+        expect(created).toMatchObject({ title, description })
+        expect(yield* tasks.get(alice, created.id)).toEqual(Option.some(created))
+      })))
+
+    it.live("ids are distinct across owners and the largest owner id works", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const big = UserId.make(2_147_483_647)
+        const created = yield* Effect.all([
+          tasks.create(alice, { title: "1", description: null }),
+          tasks.create(big, { title: "2", description: null }),
+          tasks.create(bob, { title: "3", description: null })
+        ], { concurrency: "unbounded" })
+        expect(new Set(created.map((task) => task.id)).size).toBe(3)
+        expect((yield* tasks.list(big)).map((task) => task.title)).toEqual(["2"])
+      })))
+
+    it.live("ping succeeds on a working store", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        yield* tasks.ping
+      })))
+  })
+}

@@ -1,0 +1,82 @@
+import { Context, Duration, Effect, Layer, Logger, LogLevel, Schema, type Scope } from "effect"
+import * as Http from "node:http"
+import { Task } from "../../src/domain/index.ts"
+import { TaskRepositoryMemory } from "../../src/repository/TaskRepositoryMemory.ts"
+import type { TaskRepository } from "../../src/repository/TaskRepository.ts"
+import { ListeningAddress, makeHttpServer } from "../../src/server/HttpServer.ts"
+
+/** The real server (router, codecs, error mapping, node:http) on an ephemeral port. */
+export const serve = (
+  repository: Layer.Layer<TaskRepository> = TaskRepositoryMemory,
+  options: { readonly corsOrigins?: ReadonlyArray<string>; readonly logLevel?: LogLevel.LogLevel } = {}
+): Effect.Effect<string, Error, Scope.Scope> =>
+  Effect.gen(function*() {
+    const layer = makeHttpServer({
+      host: "127.0.0.1",
+      port: 0,
+      shutdownTimeout: Duration.seconds(5),
+      corsOrigins: [...(options.corsOrigins ?? ["*"])]
+    }).pipe(Layer.provide(repository))
+    // The server's runtime is captured while its layer is built, log level included.
+    const built = yield* Layer.build(layer).pipe(Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.Warning))
+    const { port } = Context.get(built, ListeningAddress)
+    return `http://127.0.0.1:${port}`
+  })
+
+export interface Answer {
+  readonly status: number
+  readonly headers: Http.IncomingHttpHeaders
+  readonly text: string
+  /** The body parsed as JSON; `undefined` when it is not JSON. */
+  readonly json: unknown
+}
+
+/**
+ * One raw HTTP request. node:http rather than fetch, so that tests control exactly what
+ * goes on the wire (any method, any body, no content type).
+ */
+export const call = (
+  base: string,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Http.OutgoingHttpHeaders = {}
+): Effect.Effect<Answer> =>
+  Effect.async<Answer>((resume) => {
+    const request = Http.request(`${base}${path}`, { method, headers, agent: false }, (response) => {
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8")
+        let json: unknown = undefined
+        try {
+          json = JSON.parse(text)
+        } catch {
+          json = undefined
+        }
+        resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json }))
+      })
+    })
+    request.on("error", (error) => resume(Effect.die(error)))
+    if (body !== undefined) request.end(body)
+    else request.end()
+  })
+
+export const json = (value: unknown): string => JSON.stringify(value)
+
+/** The body as a Task: decoding it is the proof that the response matches its schema. */
+export const asTask = (answer: Answer): Task => Schema.decodeUnknownSync(Task)(answer.json)
+export const asTasks = (answer: Answer): ReadonlyArray<Task> => Schema.decodeUnknownSync(Schema.Array(Task))(answer.json)
+
+const Envelope = Schema.Struct({
+  error: Schema.Struct({
+    code: Schema.String,
+    message: Schema.String,
+    details: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true })
+  })
+})
+export type Envelope = typeof Envelope.Type
+
+/** The body as the error envelope, with nothing else in it. */
+export const asError = (answer: Answer): Envelope["error"] =>
+  Schema.decodeUnknownSync(Envelope, { onExcessProperty: "error" })(answer.json).error
