@@ -22,6 +22,9 @@ export const ServerConfig = Config.all({
   ),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   shutdownTimeout: duration("SHUTDOWN_TIMEOUT", "10 seconds"),
+  /** A client must send its headers within this, and its whole request within `requestTimeout`. */
+  headersTimeout: duration("HTTP_HEADERS_TIMEOUT", "10 seconds"),
+  requestTimeout: duration("HTTP_REQUEST_TIMEOUT", "30 seconds"),
   corsOrigins: Config.string("CORS_ORIGINS").pipe(
     Config.withDefault("*"),
     Config.map((text) => text.split(",").map((origin) => origin.trim()).filter((origin) => origin.length > 0))

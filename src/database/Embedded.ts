@@ -174,11 +174,7 @@ const releaseLeftover = (bin: Process.Binaries, layout: Layout, runAs: Option.Op
     }
     yield* Effect.logWarning(`Stopping the PostgreSQL server (pid ${pid.value}) that a previous run left behind`)
     yield* pgCtlStop(bin, layout, runAs)
-  }).pipe(
-    // A run killed between starting its server and writing this file must not leave an old PID
-    // behind, which a reused PID could make look alive.
-    Effect.andThen(io("Could not remove the owner file", () => Fs.rm(layout.owner, { force: true })))
-  )
+  })
 
 const launch = (bin: Process.Binaries, layout: Layout, runAs: Option.Option<RunAs>, requested: number | undefined) => {
   const attempt = (retries: number): Effect.Effect<{ readonly port: number; readonly pid: number }, EmbeddedDatabaseError> =>
@@ -241,18 +237,18 @@ export const start = (options: {
     yield* chown(layout.dataDir, runAs)
     const password = yield* ensureCluster(bin, layout, runAs)
     yield* releaseLeftover(bin, layout, runAs)
-    // Acquired before the server so that it is released after it: the server is stopped by the
-    // time the watchdog wakes up.
+    // Both acquired before the server, so released after it: the server is stopped by the time
+    // the watchdog wakes up, and there is never a server whose owner another start cannot see.
     const guard = yield* Process.watchdog(layout.cluster, runAs)
+    yield* Effect.acquireRelease(
+      io("Could not write the owner file", () => Fs.writeFile(layout.owner, `${process.pid}\n`)),
+      () => Effect.ignore(Effect.tryPromise(() => Fs.rm(layout.owner, { force: true })))
+    )
     const server = yield* Effect.acquireRelease(
       launch(bin, layout, runAs, options.port),
       ({ pid }) => shutdown(bin, layout, runAs, pid)
     )
     yield* guard.watch(server.pid)
-    yield* Effect.acquireRelease(
-      io("Could not write the owner file", () => Fs.writeFile(layout.owner, `${process.pid}\n`)),
-      () => Effect.ignore(Effect.tryPromise(() => Fs.rm(layout.owner, { force: true })))
-    )
     const url = (database: string) =>
       Redacted.make(`postgres://${SUPERUSER}:${password}@127.0.0.1:${server.port}/${database}`)
     yield* ensureDatabase(url("postgres"))

@@ -54,3 +54,7 @@ export const invalidJson: Reply = replyError(
   400,
   ValidationError.fromViolation({ field: "body", constraint: "json" }, Validation.describe)
 )
+export const malformedRequest: Reply = replyError(
+  400,
+  ValidationError.fromViolation({ field: "body", constraint: "type", expected: "an HTTP/1.1 request" }, Validation.describe)
+)

@@ -8,13 +8,20 @@ import { ListeningAddress, makeHttpServer } from "../../src/server/HttpServer.ts
 /** The real server (router, codecs, error mapping, node:http) on an ephemeral port. */
 export const serve = (
   repository: Layer.Layer<TaskRepository> = TaskRepositoryMemory,
-  options: { readonly corsOrigins?: ReadonlyArray<string>; readonly logLevel?: LogLevel.LogLevel } = {}
+  options: {
+    readonly corsOrigins?: ReadonlyArray<string>
+    readonly logLevel?: LogLevel.LogLevel
+    readonly headersTimeout?: Duration.Duration
+    readonly requestTimeout?: Duration.Duration
+  } = {}
 ): Effect.Effect<string, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const layer = makeHttpServer({
       host: "127.0.0.1",
       port: 0,
       shutdownTimeout: Duration.seconds(5),
+      headersTimeout: options.headersTimeout ?? Duration.seconds(10),
+      requestTimeout: options.requestTimeout ?? Duration.seconds(30),
       corsOrigins: [...(options.corsOrigins ?? ["*"])]
     }).pipe(Layer.provide(repository))
     // The server's runtime is captured while its layer is built, log level included.

@@ -1,0 +1,56 @@
+import { Effect } from "effect"
+import type * as Http from "node:http"
+import { invalidJson, payloadTooLarge, type Reply } from "./Reply.ts"
+
+/** Bodies above this are refused with 413, without being read whole. */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+/**
+ * Reads the body, at most `MAX_BODY_BYTES`, and parses it as JSON whatever the
+ * Content-Type says (a client that forgets the header still means JSON). A declared
+ * length over the limit is refused before reading a byte; an undeclared (chunked) one
+ * is counted as it arrives. `onTooLarge` lets the caller close the connection, since
+ * the rest of that body will never be read.
+ */
+export const readJson = (request: Http.IncomingMessage, onTooLarge: () => void): Effect.Effect<unknown, Reply> =>
+  Effect.async<unknown, Reply>((resume) => {
+    if (Number(request.headers["content-length"]) > MAX_BODY_BYTES) {
+      onTooLarge()
+      return resume(Effect.fail(payloadTooLarge))
+    }
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      request.off("data", onData)
+      request.off("end", onEnd)
+      request.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        cleanup()
+        request.pause()
+        onTooLarge()
+        resume(Effect.fail(payloadTooLarge))
+      } else {
+        chunks.push(chunk)
+      }
+    }
+    const onEnd = () => {
+      cleanup()
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(Buffer.concat(chunks, size).toString("utf8"))
+      } catch {
+        return resume(Effect.fail(invalidJson))
+      }
+      resume(Effect.succeed(parsed))
+    }
+    const onError = () => {
+      cleanup()
+      resume(Effect.fail(invalidJson))
+    }
+    request.on("data", onData)
+    request.on("end", onEnd)
+    request.on("error", onError)
+  })

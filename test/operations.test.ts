@@ -1,0 +1,203 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer, Redacted } from "effect"
+import * as Net from "node:net"
+import { pgLayer } from "../src/database/Database.ts"
+import { MigratorLive } from "../src/database/Migrator.ts"
+import { makeTaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
+import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
+import { freshDatabaseUrl } from "./support/postgres.ts"
+import { faultyProxy } from "./support/proxy.ts"
+import { startService } from "./support/service.ts"
+
+/** What production brings: browsers, slow clients, signals, database outages, several instances. */
+
+const seconds = (start: number) => (Date.now() - start) / 1000
+
+describe("CORS", () => {
+  it.scopedLive("answers preflights and allows any origin by default", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const preflight = yield* call(base, "OPTIONS", "/users/1/tasks/1", undefined, {
+        origin: "https://app.example",
+        "access-control-request-method": "PUT",
+        "access-control-request-headers": "content-type"
+      })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers["access-control-allow-origin"]).toBe("*")
+      expect(preflight.headers["access-control-allow-methods"]).toBe("GET, PUT, DELETE, OPTIONS")
+      expect(preflight.headers["access-control-allow-headers"]).toBe("content-type")
+      const get = yield* call(base, "GET", "/users/1/tasks", undefined, { origin: "https://app.example" })
+      expect(get.headers["access-control-allow-origin"]).toBe("*")
+    }))
+
+  it.scopedLive("with CORS_ORIGINS, only the listed origins are allowed", () =>
+    Effect.gen(function*() {
+      const base = yield* serve(undefined, { corsOrigins: ["https://a.example", "https://b.example"] })
+      const allowed = yield* call(base, "GET", "/users/1/tasks", undefined, { origin: "https://b.example" })
+      expect(allowed.headers["access-control-allow-origin"]).toBe("https://b.example")
+      expect(allowed.headers.vary).toBe("Origin")
+      const other = yield* call(base, "OPTIONS", "/users/1/tasks", undefined, { origin: "https://evil.example" })
+      expect(other.headers["access-control-allow-origin"]).toBeUndefined()
+    }))
+})
+
+describe("slow clients", () => {
+  it.scopedLive("a client that never finishes its headers is disconnected", () =>
+    Effect.gen(function*() {
+      const base = yield* serve(undefined, { headersTimeout: Duration.seconds(1), requestTimeout: Duration.seconds(2) })
+      const port = Number(new URL(base).port)
+      const start = Date.now()
+      const closed = yield* Effect.promise(() =>
+        new Promise<boolean>((resolve) => {
+          const socket = Net.connect(port, "127.0.0.1", () => socket.write("GET /users/1/tasks HTTP/1.1\r\nHost: x\r\n"))
+          socket.on("close", () => resolve(true))
+          socket.on("error", () => undefined)
+          setTimeout(() => {
+            socket.destroy()
+            resolve(false)
+          }, 8_000)
+        })
+      )
+      expect(closed).toBe(true)
+      expect(seconds(start)).toBeLessThan(5)
+      // The server itself is still fine.
+      expect((yield* call(base, "GET", "/health")).status).toBe(200)
+    }))
+})
+
+describe("database outages", () => {
+  it.scopedLive("fail fast with the 500 envelope, keep /health up, and recover by themselves", () =>
+    Effect.gen(function*() {
+      const url = new URL(Redacted.value(yield* freshDatabaseUrl))
+      const proxy = yield* faultyProxy({ host: url.hostname, port: Number(url.port) })
+      url.host = `127.0.0.1:${proxy.port}`
+      const repository = makeTaskRepositorySql({ queryTimeout: Duration.seconds(2) }).pipe(
+        Layer.provide(MigratorLive),
+        Layer.provide(pgLayer(Redacted.make(url.toString()), { poolSize: 4, connectTimeout: Duration.seconds(2) })),
+        Layer.provide(NodeContext.layer),
+        Layer.orDie
+      )
+      const base = yield* serve(repository)
+      const created = yield* call(base, "POST", "/users/1/tasks", json({ title: "before the outage" }))
+      expect(created.status).toBe(201)
+
+      for (const fault of ["down", "blackhole"] as const) {
+        if (fault === "down") yield* Effect.promise(() => proxy.down())
+        else proxy.blackhole()
+        for (const [method, path, body] of [
+          ["GET", "/users/1/tasks", undefined],
+          ["POST", "/users/1/tasks", json({ title: "during" })],
+          ["GET", `/users/1/tasks/${asTask(created).id}`, undefined]
+        ] as const) {
+          const start = Date.now()
+          const answer = yield* call(base, method, path, body)
+          expect(answer.status, `${fault}: ${method} ${path}`).toBe(500)
+          expect(asError(answer)).toEqual({ code: "INTERNAL_ERROR", message: "Internal server error" })
+          expect(seconds(start)).toBeLessThan(5)
+        }
+        const start = Date.now()
+        const ready = yield* call(base, "GET", "/health/ready")
+        expect(ready.status).toBe(503)
+        expect(asError(ready).code).toBe("SERVICE_UNAVAILABLE")
+        expect(seconds(start)).toBeLessThan(5)
+        expect((yield* call(base, "GET", "/health")).status).toBe(200)
+
+        yield* Effect.promise(() => proxy.up())
+        const back = Date.now()
+        let listed = yield* call(base, "GET", "/users/1/tasks")
+        while (listed.status !== 200 && seconds(back) < 10) {
+          yield* Effect.sleep("200 millis")
+          listed = yield* call(base, "GET", "/users/1/tasks")
+        }
+        expect(listed.status).toBe(200)
+        // Nothing written during the outage: the failed creates left no trace.
+        expect(asTasks(listed).map((task) => task.title)).toEqual(["before the outage"])
+        expect((yield* call(base, "GET", "/health/ready")).status).toBe(200)
+      }
+    }), 90_000)
+})
+
+describe("processes", () => {
+  it.scopedLive("SIGTERM: a request in flight completes with its 2xx, then the process exits 0", () =>
+    Effect.gen(function*() {
+      const service = yield* startService({ DATABASE_URL: Redacted.value(yield* freshDatabaseUrl) })
+      const port = Number(new URL(service.base).port)
+      const body = json({ title: "in flight during shutdown" })
+      const response = yield* Effect.promise(() =>
+        new Promise<string>((resolve, reject) => {
+          const socket = Net.connect(port, "127.0.0.1", () => {
+            socket.write(
+              `POST /users/1/tasks HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n` +
+                `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`
+            )
+            // The request is under way; now the signal, then the rest of the body.
+            setTimeout(() => service.process.kill("SIGTERM"), 300)
+            setTimeout(() => socket.write(body.slice(10)), 1_000)
+          })
+          let text = ""
+          socket.on("data", (chunk) => (text += chunk.toString("utf8")))
+          socket.on("close", () => resolve(text))
+          socket.on("error", reject)
+        })
+      )
+      expect(response).toMatch(/^HTTP\/1\.1 201 /)
+      expect(response.toLowerCase()).toContain("connection: close")
+      expect(response).toContain("in flight during shutdown")
+      const code = yield* Effect.promise(() => service.exited)
+      expect(code).toBe(0)
+      const refused = yield* Effect.promise(() =>
+        new Promise<boolean>((resolve) => {
+          const socket = Net.connect(port, "127.0.0.1")
+          socket.on("connect", () => resolve(socket.destroy() === undefined && false))
+          socket.on("error", () => resolve(true))
+        })
+      )
+      expect(refused).toBe(true)
+      expect(service.output()).toContain("HTTP server closed")
+    }), 90_000)
+
+  it.scopedLive("two instances on one database keep every guarantee", () =>
+    Effect.gen(function*() {
+      const url = Redacted.value(yield* freshDatabaseUrl)
+      // Started together: their migrations must not collide either.
+      const [a, b] = yield* Effect.all([startService({ DATABASE_URL: url }), startService({ DATABASE_URL: url })], {
+        concurrency: 2
+      })
+      const bases = [a.base, b.base]
+      const created = yield* Effect.all(
+        Array.from({ length: 60 }, (_, i) => call(bases[i % 2]!, "POST", "/users/77/tasks", json({ title: `t${i}` }))),
+        { concurrency: "unbounded" }
+      )
+      expect(created.every((answer) => answer.status === 201)).toBe(true)
+      expect(new Set(created.map((answer) => asTask(answer).id)).size).toBe(60)
+      const target = asTask(created[0]!).id
+      const updates = Array.from({ length: 30 }, (_, i) => ({ title: `u${i}`, completed: i % 2 === 0 }))
+      const updated = yield* Effect.all(
+        updates.map((update, i) => call(bases[i % 2]!, "PUT", `/users/77/tasks/${target}`, json(update))),
+        { concurrency: "unbounded" }
+      )
+      expect(updated.every((answer) => answer.status === 200)).toBe(true)
+      const [fromA, fromB] = yield* Effect.all([
+        call(a.base, "GET", `/users/77/tasks/${target}`),
+        call(b.base, "GET", `/users/77/tasks/${target}`)
+      ])
+      expect(fromA.json).toEqual(fromB.json)
+      const final = asTask(fromA)
+      expect(updates).toContainEqual({ title: final.title, completed: final.completed })
+      expect(asTasks(yield* call(b.base, "GET", "/users/77/tasks"))).toHaveLength(60)
+    }), 120_000)
+
+  it.scopedLive("the database password never reaches the logs", () =>
+    Effect.gen(function*() {
+      const url = new URL(Redacted.value(yield* freshDatabaseUrl))
+      if (url.password === "") url.password = "Sup3r-Secret-Passw0rd"
+      const service = yield* startService({ DATABASE_URL: url.toString() })
+      yield* call(service.base, "GET", "/users/1/tasks")
+      yield* call(service.base, "GET", "/health/ready")
+      service.process.kill("SIGTERM")
+      yield* Effect.promise(() => service.exited)
+      expect(service.output()).toContain("Using PostgreSQL at")
+      expect(service.output()).not.toContain(decodeURIComponent(url.password))
+    }), 60_000)
+})
