@@ -1,4 +1,4 @@
-import { Config, Duration, LogLevel, Option, Redacted } from "effect"
+import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
 
 /**
  * All configuration comes from the environment, read here and nowhere else.
@@ -50,8 +50,29 @@ export const DatabaseConfig = Config.all({
 })
 export type DatabaseConfig = Config.Config.Success<typeof DatabaseConfig>
 
+/** Log level names, in any case; `warn` and `warning` both work. */
+const logLevels: Record<string, LogLevel.LogLevel> = {
+  all: LogLevel.All,
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  fatal: LogLevel.Fatal,
+  none: LogLevel.None
+}
+
 export const LogConfig = Config.all({
-  level: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+  level: Config.string("LOG_LEVEL").pipe(
+    Config.mapOrFail((text) => {
+      const level = logLevels[text.toLowerCase()]
+      return level === undefined
+        ? Either.left(ConfigError.InvalidData([], `Expected one of ${Object.keys(logLevels).join(", ")}, got "${text}"`))
+        : Either.right(level)
+    }),
+    Config.withDefault(LogLevel.Info)
+  ),
   format: Config.literal("json", "pretty")("LOG_FORMAT").pipe(
     Config.withDefault(process.stdout.isTTY ? "pretty" as const : "json" as const)
   )
