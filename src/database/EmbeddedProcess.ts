@@ -181,8 +181,8 @@ export const isServerOf = (pid: number, clusterDir: string): Effect.Effect<boole
 // Reads the postmaster's PID, then blocks in `cat` until our end of the pipe closes, which the
 // kernel does however this process ends, SIGKILL included. It then asks for a fast shutdown of
 // that PID while the lock file still names it (otherwise the server already stopped, or a newer
-// one owns the directory), and escalates to an immediate shutdown if that hangs. The lock file,
-// not `kill -0`, says when the server is gone: an exited server can linger as a zombie.
+// one owns the directory), and escalates to an immediate shutdown if that hangs. The server is
+// gone when its lock file is (an exited server can linger as a zombie) or its PID is.
 const WATCHDOG = `
 read -r pid || exit 0
 cat >/dev/null
@@ -190,8 +190,8 @@ owned() { read -r current < "$1/postmaster.pid" && [ "$current" = "$pid" ]; }
 owned "$1" 2>/dev/null || exit 0
 kill -INT "$pid" 2>/dev/null || exit 0
 i=0
-while owned "$1" 2>/dev/null && [ "$i" -lt 60 ]; do sleep 1; i=$((i + 1)); done
-owned "$1" 2>/dev/null && kill -QUIT "$pid" 2>/dev/null
+while owned "$1" 2>/dev/null && kill -0 "$pid" 2>/dev/null && [ "$i" -lt 60 ]; do sleep 1; i=$((i + 1)); done
+owned "$1" 2>/dev/null && kill -0 "$pid" 2>/dev/null && kill -QUIT "$pid" 2>/dev/null
 exit 0
 `
 
