@@ -1,0 +1,120 @@
+import { parseArgs } from "node:util"
+
+export const SCENARIOS = ["get", "list", "create", "update", "mixed"] as const
+export type Scenario = (typeof SCENARIOS)[number]
+export const TARGETS = ["service", "baseline"] as const
+export type Target = (typeof TARGETS)[number]
+
+export interface Config {
+  readonly duration: number
+  readonly warmup: number
+  readonly connections: number
+  readonly threads: number
+  readonly rounds: number
+  readonly scenarios: ReadonlyArray<Scenario>
+  readonly targets: ReadonlyArray<Target>
+  readonly out: string
+  readonly embedded: boolean
+  readonly databaseUrl: string | undefined
+  readonly adminUrl: string
+  readonly soak: boolean
+  readonly soakDuration: number
+  readonly startup: boolean
+  readonly cpuProf: boolean
+  readonly users: number
+  readonly tasksPerUser: number
+}
+
+export const usage = `npm run bench -- [options]      (every option also has an env var)
+
+  --duration <s>       seconds per scenario and round          BENCH_DURATION   10
+  --warmup <s>         unrecorded load before each scenario    BENCH_WARMUP     2
+  --connections <n>    concurrent connections                  BENCH_CONNECTIONS 32
+  --threads <n>        wrk threads                             BENCH_THREADS    1
+  --rounds <n>         rounds, each service then baseline      BENCH_ROUNDS     3
+  --scenarios <list>   get,list,create,update,mixed            BENCH_SCENARIOS  all
+  --targets <list>     service,baseline                        BENCH_TARGETS    both
+  --out <file>         JSON results                            BENCH_OUT        bench/results/<timestamp>.json
+  --embedded           service on its embedded PostgreSQL (temp DATA_DIR); the baseline
+                       gets an embedded PostgreSQL of its own     BENCH_EMBEDDED=1
+  --soak               add the soak: mixed load on a fresh process  BENCH_SOAK=1
+  --soak-duration <s>  soak length                             BENCH_SOAK_DURATION 60
+  --no-startup         skip the fresh/reopened DATA_DIR start-up probe  BENCH_STARTUP=0
+  --cpu-prof           write a V8 CPU profile per target process next to --out
+                       (profiling slows both targets: not for comparing numbers)
+  --users <n>, --tasks-per-user <n>   seed size               100, 20
+
+  DATABASE_URL given: both targets run on that database (the service migrates it).
+  Otherwise each target gets a fresh database on BENCH_ADMIN_URL
+  (postgres://postgres@127.0.0.1:5432/postgres), dropped at the end.`
+
+const positive = (name: string, text: string, allowZero = false): number => {
+  const value = Number(text.replace(/s$/, ""))
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new Error(`${name}: expected a ${allowZero ? "non-negative" : "positive"} number, got "${text}"`)
+  }
+  return value
+}
+
+const listOf = <A extends string>(name: string, text: string, allowed: ReadonlyArray<A>): ReadonlyArray<A> => {
+  const items = text.split(",").map((item) => item.trim()).filter((item) => item !== "")
+  const known = (item: string): item is A => (allowed as ReadonlyArray<string>).includes(item)
+  const unknown = items.filter((item) => !known(item))
+  if (unknown.length > 0 || items.length === 0) {
+    throw new Error(`${name}: expected some of ${allowed.join(",")}, got "${text}"`)
+  }
+  return allowed.filter((item) => items.includes(item))
+}
+
+const flag = (value: boolean | undefined, env: string | undefined): boolean =>
+  value ?? (env !== undefined && env !== "" && env !== "0" && env !== "false")
+
+export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Config | "help" => {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      connections: { type: "string" },
+      threads: { type: "string" },
+      rounds: { type: "string" },
+      scenarios: { type: "string" },
+      targets: { type: "string" },
+      out: { type: "string" },
+      embedded: { type: "boolean" },
+      soak: { type: "boolean" },
+      "soak-duration": { type: "string" },
+      "no-startup": { type: "boolean" },
+      "cpu-prof": { type: "boolean" },
+      users: { type: "string" },
+      "tasks-per-user": { type: "string" },
+      help: { type: "boolean", short: "h" }
+    }
+  })
+  if (values.help === true) return "help"
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-")
+  const users = positive("--users", values.users ?? env.BENCH_USERS ?? "100")
+  if (users > 500) throw new Error("--users: at most 500 (user id ranges are 1000 wide)")
+  const rounds = positive("--rounds", values.rounds ?? env.BENCH_ROUNDS ?? "3", true)
+  if (rounds > 50) throw new Error("--rounds: at most 50")
+  return {
+    duration: positive("--duration", values.duration ?? env.BENCH_DURATION ?? "10"),
+    warmup: positive("--warmup", values.warmup ?? env.BENCH_WARMUP ?? "2", true),
+    connections: positive("--connections", values.connections ?? env.BENCH_CONNECTIONS ?? "32"),
+    threads: positive("--threads", values.threads ?? env.BENCH_THREADS ?? "1"),
+    rounds,
+    scenarios: listOf("--scenarios", values.scenarios ?? env.BENCH_SCENARIOS ?? SCENARIOS.join(","), SCENARIOS),
+    targets: listOf("--targets", values.targets ?? env.BENCH_TARGETS ?? TARGETS.join(","), TARGETS),
+    out: values.out ?? env.BENCH_OUT ?? `bench/results/${stamp}.json`,
+    embedded: flag(values.embedded, env.BENCH_EMBEDDED),
+    databaseUrl: env.DATABASE_URL === "" ? undefined : env.DATABASE_URL,
+    adminUrl: env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    soak: flag(values.soak, env.BENCH_SOAK),
+    soakDuration: positive("--soak-duration", values["soak-duration"] ?? env.BENCH_SOAK_DURATION ?? "60"),
+    startup: values["no-startup"] === true ? false : flag(undefined, env.BENCH_STARTUP ?? "1"),
+    cpuProf: flag(values["cpu-prof"], env.BENCH_CPU_PROF),
+    users,
+    tasksPerUser: positive("--tasks-per-user", values["tasks-per-user"] ?? env.BENCH_TASKS_PER_USER ?? "20")
+  }
+}

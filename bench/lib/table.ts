@@ -1,0 +1,85 @@
+import type { Config } from "./config.ts"
+import type { Results, Spread } from "./results.ts"
+
+const num = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
+const withRange = (spread: Spread, digits = 0): string =>
+  `${num(spread.median, digits)} (${num(spread.min, digits)}–${num(spread.max, digits)})`
+const ratio = (value: number | undefined): string => (value === undefined || !Number.isFinite(value) ? "" : `${value.toFixed(2)}x`)
+
+const render = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? "").length)))
+  return rows
+    .map((row) => row.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("  "))
+    .join("\n")
+}
+
+/** The human-readable report: medians with (min–max) over rounds, then ratios service/baseline. */
+export const formatTable = (results: Results, config: Config): string => {
+  const lines: Array<string> = []
+  const summary = results.summary
+  lines.push(
+    `${config.rounds} round(s) × ${config.duration}s per scenario (+${config.warmup}s warm-up), ` +
+      `${config.connections} connections, wrk ${config.threads} thread(s); medians, (min–max) over rounds`
+  )
+  if (summary !== undefined && Object.keys(summary.scenarios).length > 0) {
+    const rows: Array<Array<string>> = [
+      ["scenario", "target", "req/s", "p50 ms", "p99 ms", "sock err", "non-2xx", "peak RSS MB", "CPU %", "wrk CPU %"]
+    ]
+    for (const [scenario, entry] of Object.entries(summary.scenarios)) {
+      for (const target of config.targets) {
+        const s = entry[target]
+        if (s === undefined) continue
+        rows.push([scenario, target, withRange(s.rps), num(s.p50Ms.median, 2), num(s.p99Ms.median, 2), String(s.socketErrors),
+          String(s.non2xx), num(s.peakRssMb.max, 1), num(s.cpuPercent.median), num(s.wrkCpuPercent.median)])
+      }
+      if (entry.ratio !== undefined) {
+        const r = entry.ratio
+        rows.push([scenario, "service/baseline", ratio(r.rps), ratio(r.p50), ratio(r.p99), "", "", ratio(r.peakRss), "", ""])
+      }
+    }
+    lines.push("", render(rows), "")
+    const startRows: Array<Array<string>> = [["", "target", "start-up to first 200 ms", "idle RSS MB (after seeding)"]]
+    for (const target of config.targets) {
+      const startup = summary.startupMs[target]
+      const idle = summary.idleRssMb[target]
+      if (startup !== undefined && idle !== undefined) startRows.push(["", target, withRange(startup), withRange(idle, 1)])
+    }
+    if (startRows.length > 1) lines.push(render(startRows), "")
+  }
+  const embedded = results.startupEmbedded
+  if (embedded !== undefined) {
+    lines.push(
+      embedded.error !== undefined
+        ? `start-up (\`${embedded.command}\`, embedded database): failed: ${embedded.error.split("\n")[0]}`
+        : `start-up (\`${embedded.command}\`, embedded database, to first 200 on ${embedded.freshProbe}): ` +
+            `fresh DATA_DIR ${num(embedded.freshMs ?? Number.NaN)} ms, reopened ${num(embedded.reopenedMs ?? Number.NaN)} ms`,
+      ""
+    )
+  }
+  for (const [target, soak] of Object.entries(results.soak ?? {})) {
+    lines.push(
+      `soak (${target}, mixed, ${soak.seconds}s): ${num(soak.rps)} req/s, p99 ${num(soak.p99Ms, 2)} ms, ` +
+        `${soak.socketErrors} socket errors, ${soak.non2xx} non-2xx; RSS ${num(soak.rssAt15sMb, 1)} MB at 15 s → ` +
+        `${num(soak.rssAtEndMb, 1)} MB at end (${num(soak.growth, 2)}x), peak ${num(soak.peakRssMb, 1)} MB: ${soak.pass ? "PASS" : "FAIL"}`
+    )
+  }
+  if (results.soak !== undefined) lines.push("")
+  const wire = results.wire
+  if (wire !== undefined && wire.probes.service !== undefined && wire.probes.baseline !== undefined) {
+    lines.push(
+      wire.mismatches.length === 0
+        ? `wire check: all ${wire.probes.service.length} probe responses identical (ids and timestamps blanked)`
+        : `wire check: ${wire.mismatches.length} of ${wire.probes.service.length} probe responses differ: ` +
+            wire.mismatches.map((m) => `${m.name} (${m.service.status} vs ${m.baseline.status})`).join(", ")
+    )
+    lines.push("")
+  }
+  if (results.goals !== undefined && results.goals.length > 0) {
+    lines.push("goals (issue 5; issue 4 soak):")
+    for (const goal of results.goals) lines.push(`  ${goal.pass ? "PASS" : "MISS"}  ${goal.goal}: ${goal.value}`)
+    lines.push("")
+  }
+  for (const error of results.errors) lines.push(`error: ${error.split("\n")[0]}`)
+  return lines.join("\n")
+}
+

@@ -1,0 +1,165 @@
+import { execFileSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
+import { cpus, tmpdir, totalmem } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseConfig, usage } from "./lib/config.ts"
+import type { Config, Target } from "./lib/config.ts"
+import { prepareDatabases } from "./lib/database.ts"
+import type { Databases } from "./lib/database.ts"
+import { judge, summarize } from "./lib/results.ts"
+import type { Results } from "./lib/results.ts"
+import type { Probe } from "./lib/seed.ts"
+import { runRound, runSoak, startupEmbedded } from "./lib/session.ts"
+import type { Context } from "./lib/session.ts"
+import { formatTable } from "./lib/table.ts"
+import { ensureWrk, stopWrk } from "./lib/wrk.ts"
+
+/**
+ * `npm run bench`: the service against the bare baseline (bench/baseline.ts), same database,
+ * same SQL, same bytes on the wire, alternating per round. See `npm run bench -- --help`.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const log = (line: string) => process.stderr.write(line + "\n")
+
+const git = (...args: Array<string>): string => {
+  try {
+    return execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()
+  } catch {
+    return ""
+  }
+}
+
+/** Results files get shared: a database password must not end up in one. */
+const redact = (url: string | undefined): string | undefined => {
+  if (url === undefined) return undefined
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "redacted"
+    return parsed.toString()
+  } catch {
+    return "(unparsable URL)"
+  }
+}
+
+const parsed = (() => {
+  try {
+    return parseConfig(process.argv.slice(2), process.env)
+  } catch (error) {
+    log(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
+    process.exit(2)
+  }
+})()
+if (parsed === "help") {
+  log(usage)
+  process.exit(0)
+}
+const errors: Array<string> = []
+let config: Config = parsed
+if (config.targets.includes("service") && !existsSync(path.join(root, "src", "main.ts"))) {
+  log("src/main.ts does not exist yet: the service is skipped")
+  config = { ...config, targets: config.targets.filter((target) => target !== "service") }
+  if (config.targets.length === 0) {
+    log("src/main.ts does not exist yet; try --targets baseline")
+    process.exit(2)
+  }
+}
+
+const wrk = ensureWrk()
+const workDir = await mkdtemp(path.join(tmpdir(), "bench-run-"))
+let databases: Databases | undefined
+let cleaningUp = false
+const cleanUp = async () => {
+  if (cleaningUp) return
+  cleaningUp = true
+  await databases?.release().catch((error: unknown) => log(`could not release the databases: ${String(error)}`))
+  await rm(workDir, { recursive: true, force: true })
+}
+// Ctrl-C: stop wrk; the servers' process groups are killed on exit (lib/processes.ts).
+process.once("SIGINT", () => {
+  log("interrupted: cleaning up")
+  stopWrk()
+  cleanUp().finally(() => process.exit(130))
+})
+
+const results: Results = {
+  meta: {
+    started_at: new Date().toISOString(),
+    git_commit: git("rev-parse", "HEAD"),
+    git_dirty: git("status", "--porcelain").length > 0,
+    node: process.version,
+    cpu: cpus()[0]?.model ?? "",
+    cores: cpus().length,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    wrk,
+    config: { ...config, databaseUrl: redact(config.databaseUrl), adminUrl: redact(config.adminUrl) }
+  },
+  rounds: {},
+  errors
+}
+
+if (config.startup && config.targets.includes("service")) {
+  log("start-up: npm start on a fresh, then a reopened, embedded DATA_DIR")
+  results.startupEmbedded = await startupEmbedded(root)
+  if (results.startupEmbedded.error !== undefined) errors.push(`start-up probe: ${results.startupEmbedded.error}`)
+}
+
+try {
+  databases = await prepareDatabases(config)
+  results.meta.database = databases.description
+  log(`database: ${databases.description}`)
+  const ctx: Context = { root, config, databases, workDir }
+  const probes: Partial<Record<Target, ReadonlyArray<Probe>>> = {}
+  // The service goes first in every round: on a shared DATABASE_URL it is the one that migrates.
+  for (let round = 0; round < config.rounds; round++) {
+    for (const target of config.targets) {
+      log(`round ${round + 1}/${config.rounds}: ${target}`)
+      try {
+        const outcome = await runRound(ctx, target, round)
+        ;(results.rounds[target] ??= []).push(outcome.round)
+        if (outcome.probes !== undefined) probes[target] = outcome.probes
+      } catch (error) {
+        errors.push(`${target}, round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`)
+        log(errors[errors.length - 1] ?? "")
+      }
+    }
+  }
+  const service = probes.service
+  const baseline = probes.baseline
+  results.wire = {
+    probes,
+    mismatches: service !== undefined && baseline !== undefined
+      ? service.flatMap((probe, i) => {
+          const other = baseline[i]
+          const same = other !== undefined && other.status === probe.status && other.contentType === probe.contentType && other.body === probe.body
+          return same || other === undefined ? [] : [{ name: probe.name, service: probe, baseline: other }]
+        })
+      : []
+  }
+  if (config.soak) {
+    results.soak = {}
+    for (const target of config.targets) {
+      log(`soak: ${target}, mixed for ${config.soakDuration}s`)
+      try {
+        results.soak[target] = await runSoak(ctx, target)
+      } catch (error) {
+        errors.push(`${target}, soak: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  }
+} catch (error) {
+  errors.push(error instanceof Error ? error.message : String(error))
+} finally {
+  await cleanUp()
+}
+
+results.meta.finished_at = new Date().toISOString()
+results.summary = summarize(results, config.scenarios, config.targets)
+results.goals = judge(results)
+const out = path.resolve(root, config.out)
+await mkdir(path.dirname(out), { recursive: true })
+await writeFile(out, JSON.stringify(results, null, 2) + "\n")
+process.stdout.write(formatTable(results, config) + "\n")
+log(`results: ${path.relative(root, out)}`)
+process.exit(errors.length > 0 ? 1 : 0)
