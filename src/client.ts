@@ -1,4 +1,5 @@
-import { FetchHttpClient, HttpApiClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import { Context, Effect, Layer } from "effect"
 import { Api } from "./api/Api.ts"
 

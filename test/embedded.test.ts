@@ -1,4 +1,4 @@
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Logger, LogLevel, Option, Redacted, type Scope } from "effect"
 import * as ChildProcess from "node:child_process"

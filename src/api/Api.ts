@@ -1,4 +1,5 @@
-import { HttpApi, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { InternalErrorWire } from "../domain/index.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { TasksApi } from "./TasksApi.ts"

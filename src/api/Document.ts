@@ -1,4 +1,4 @@
-import { OpenApi } from "@effect/platform"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Api } from "./Api.ts"
 
 /** The OpenAPI document, as committed in `openapi.json` and served at `GET /openapi.json`. */

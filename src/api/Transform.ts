@@ -1,4 +1,4 @@
-import { OpenApi } from "@effect/platform"
+import * as OpenApi from "@effect/platform/OpenApi"
 
 /**
  * Makes the document derived from `Api` describe what the server really sends. `HttpApi` always declares its own `HttpApiDecodeError` body for 400;

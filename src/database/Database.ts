@@ -1,4 +1,4 @@
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { DatabaseConfig } from "../AppConfig.ts"
 import * as Embedded from "./Embedded.ts"

@@ -21,7 +21,7 @@
  * - Orphans: a watchdog stops the server when this process dies (see `EmbeddedProcess.ts`); as a
  *   second line, a start that finds a live server of this cluster whose owner is dead stops it.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Option, Redacted, type Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"

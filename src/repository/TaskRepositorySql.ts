@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Task } from "../domain/index.ts"
 import { TaskRepository } from "./TaskRepository.ts"

@@ -1,4 +1,5 @@
-import { HttpApiScalar, HttpLayerRouter } from "@effect/platform"
+import * as HttpApiScalar from "@effect/platform/HttpApiScalar"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import { Effect } from "effect"
 import { Api } from "../api/Api.ts"
 

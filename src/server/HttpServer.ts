@@ -6,11 +6,17 @@ import { Api } from "../api/Api.ts"
 import { documentJson } from "../api/Document.ts"
 import type { TaskRepository } from "../repository/TaskRepository.ts"
 import { readJson } from "./Body.ts"
-import { docsPage } from "./Docs.ts"
 import { HealthHttp } from "./HealthHttp.ts"
 import { internalError, malformedRequest, methodNotAllowed, notFound, type Reply } from "./Reply.ts"
 import * as Router from "./Router.ts"
 import { TasksHttp } from "./TasksHttp.ts"
+
+/**
+ * The documentation page embeds Scalar's multi-megabyte script: it is loaded on the
+ * first request for `/docs`, not at start-up, so a server nobody reads the docs of
+ * does not carry it.
+ */
+const docsPage = Effect.flatMap(Effect.promise(() => import("./Docs.ts")), (docs) => docs.docsPage)
 
 /** An incoming `x-request-id` is echoed only when it is this sane. */
 const saneRequestId = /^[A-Za-z0-9._-]{1,128}$/

@@ -1,4 +1,7 @@
-import { type HttpApi, type HttpApiEndpoint, type HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import type * as HttpApi from "@effect/platform/HttpApi"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Effect, Either, ParseResult, Schema, SchemaAST } from "effect"
 import { ValidationError, Validation } from "../domain/index.ts"
 import type { ApiHandlers } from "./Handlers.ts"

@@ -3,7 +3,7 @@
  * (test/embedded.test.ts). Usage: node --import tsx test/support/embeddedHolder.ts <dataDir> <value>
  * Writes <value> into table `kept` with a committed transaction, then prints "ready" and waits.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Logger, LogLevel } from "effect"
 import * as Embedded from "../../src/database/Embedded.ts"
 

@@ -13,7 +13,7 @@
  *   The child gets DATA_DIR=<dataDir> and no DATABASE_URL, so it runs on an embedded cluster kept
  *   in that directory; a second child with the same directory reopens the same data.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Option, Redacted, Schema, type Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"

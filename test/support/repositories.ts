@@ -1,4 +1,4 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Duration, Effect, Layer } from "effect"
 import { pgLayer } from "../../src/database/Database.ts"
 import { MigratorLive } from "../../src/database/Migrator.ts"
