@@ -31,7 +31,7 @@ import { PgRepository } from "./support/repositories.ts"
 const VICTIMS = [1, 2, 3] as const
 const ATTACKERS = [4, 5, 6] as const
 const MISSING_TASK = 2_147_483_600
-const REQUEST_TIMEOUT = Duration.seconds(15)
+const REQUEST_TIMEOUT = Duration.seconds(10)
 
 const replay: Partial<fc.Parameters<unknown>> = {
   ...(process.env.HOSTILE_SEED !== undefined ? { seed: Number(process.env.HOSTILE_SEED) } : {}),
@@ -44,50 +44,63 @@ const replay: Partial<fc.Parameters<unknown>> = {
 /** An answer, or the reason there was none (connection reset, timeout). */
 type Outcome = { readonly _tag: "Answer"; readonly answer: Answer } | { readonly _tag: "NoAnswer"; readonly reason: string }
 
-/** Sends the path verbatim (no `new URL` normalisation: `..`, `%2e`, raw bytes reach the server). */
-const callVerbatim = (
+/**
+ * One request, as `call` (test/support/http.ts) sends it, but an answer cut off half-way
+ * (connection reset) is reported as such instead of waiting forever; and with `verbatim`
+ * the path goes on the wire as it is, without `new URL` (which resolves `..` and `%2e`,
+ * percent-encodes raw bytes and drops fragments).
+ */
+const request = (
   base: string,
   method: string,
   path: string,
+  verbatim: boolean,
   body: Buffer | undefined,
   headers: Http.OutgoingHttpHeaders
 ): Effect.Effect<Answer> =>
   Effect.async<Answer>((resume) => {
     const url = new URL(base)
-    const request = Http.request(
-      { host: url.hostname, port: Number(url.port), method, path, headers, agent: false },
-      (response) => {
-        const chunks: Array<Buffer> = []
-        response.on("data", (chunk: Buffer) => chunks.push(chunk))
-        response.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8")
-          let parsed: unknown = undefined
-          try {
-            parsed = JSON.parse(text)
-          } catch {
-            parsed = undefined
-          }
-          resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json: parsed }))
-        })
-      }
-    )
-    request.on("error", (error) => resume(Effect.die(error)))
-    if (body !== undefined) request.end(body)
-    else request.end()
+    const onResponse = (response: Http.IncomingMessage) => {
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("error", (error) => {
+        const received = Buffer.concat(chunks)
+        resume(Effect.die(
+          new Error(
+            `the ${response.statusCode} answer was cut off after ${received.length} bytes of its body ` +
+              `(${error.message}); headers ${JSON.stringify(response.headers)}`
+          )
+        ))
+      })
+      response.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8")
+        let parsed: unknown = undefined
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          parsed = undefined
+        }
+        resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json: parsed }))
+      })
+    }
+    const outgoing = verbatim
+      ? Http.request({ host: url.hostname, port: Number(url.port), method, path, headers, agent: false }, onResponse)
+      : Http.request(`${base}${path}`, { method, headers, agent: false }, onResponse)
+    outgoing.on("error", (error) => resume(Effect.die(error)))
+    if (body !== undefined) outgoing.end(body)
+    else outgoing.end()
+    return Effect.sync(() => outgoing.destroy())
   })
 
-const send = (base: string, request: HostileRequest, path: string = request.path): Effect.Effect<Outcome> => {
-  const body = request.body === undefined ? undefined : Buffer.from(request.body)
+const send = (base: string, hostile: HostileRequest, path: string = hostile.path): Effect.Effect<Outcome> => {
+  const body = hostile.body === undefined ? undefined : Buffer.from(hostile.body)
   // The node:http client sends a GET/DELETE/OPTIONS/HEAD body without any framing unless
   // told its length (the server would then read it as a second request): always say it.
   const headers: Http.OutgoingHttpHeaders = {
-    ...request.headers,
+    ...hostile.headers,
     ...(body !== undefined ? { "content-length": body.length } : {})
   }
-  const sent = request.verbatim
-    ? callVerbatim(base, request.method, path, body, headers)
-    : call(base, request.method, path, body, headers)
-  return sent.pipe(
+  return request(base, hostile.method, path, hostile.verbatim, body, headers).pipe(
     Effect.map((answer): Outcome => ({ _tag: "Answer", answer })),
     Effect.timeoutTo({
       duration: REQUEST_TIMEOUT,
@@ -169,7 +182,7 @@ interface World {
 /** The checks every answer to an attacker's request must pass. */
 const checkAnswer = (world: World, request: HostileRequest, path: string, outcome: Outcome): void => {
   const context = show(request, path, outcome)
-  if (outcome._tag === "NoAnswer") throw new Breach("The server gave no HTTP answer", context)
+  if (outcome._tag === "NoAnswer") throw new Breach("No complete HTTP answer", context)
   const answer = outcome.answer
   const fail = (what: string) => {
     throw new Breach(what, context)
@@ -517,6 +530,29 @@ describe("hostile input below the router", () => {
       ]) {
         yield* expectEnvelopeFor(base, request)
       }
+    }))
+
+  // The property meets this as "the 200 answer was cut off after N bytes of its body
+  // (aborted)": a body the route never reads is still unread when the server closes the
+  // connection, so the kernel resets it and the client loses the rest of a large answer.
+  it.scopedLive("a large answer is not cut off when the request carries a body the route does not read", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const description = "\u{1f600}".repeat(5000)
+      yield* Effect.forEach(
+        Array.from({ length: 100 }, (_, i) => i),
+        (i) => call(base, "POST", "/users/4/tasks", json({ title: `task ${i}`, description })),
+        { concurrency: 10, discard: true }
+      )
+      const body = Buffer.alloc(256 * 1024, "{")
+      const answer = yield* Effect.either(
+        Effect.catchAllDefect(
+          request(base, "GET", "/users/4/tasks", false, body, { "content-length": body.length }),
+          (defect) => Effect.fail(String(defect))
+        )
+      )
+      expect(answer._tag === "Right" ? answer.right.status : answer.left).toBe(200)
+      if (answer._tag === "Right") expect(asTasks(answer.right)).toHaveLength(100)
     }))
 
   // HEAD answers carry no content, not even when the request could not be parsed: a client

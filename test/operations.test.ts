@@ -4,7 +4,7 @@ import { Duration, Effect, Layer, Redacted } from "effect"
 import * as Net from "node:net"
 import { pgLayer } from "../src/database/Database.ts"
 import { MigratorLive } from "../src/database/Migrator.ts"
-import { makeTaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
+import { TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
 import { faultyProxy } from "./support/proxy.ts"
@@ -72,9 +72,13 @@ describe("database outages", () => {
       const url = new URL(Redacted.value(yield* freshDatabaseUrl))
       const proxy = yield* faultyProxy({ host: url.hostname, port: Number(url.port) })
       url.host = `127.0.0.1:${proxy.port}`
-      const repository = makeTaskRepositorySql({ queryTimeout: Duration.seconds(2) }).pipe(
+      const repository = TaskRepositorySql.pipe(
         Layer.provide(MigratorLive),
-        Layer.provide(pgLayer(Redacted.make(url.toString()), { poolSize: 4, connectTimeout: Duration.seconds(2) })),
+        Layer.provide(pgLayer(Redacted.make(url.toString()), {
+          poolSize: 4,
+          connectTimeout: Duration.seconds(2),
+          queryTimeout: Duration.seconds(2)
+        })),
         Layer.provide(NodeContext.layer),
         Layer.orDie
       )
@@ -82,14 +86,18 @@ describe("database outages", () => {
       const created = yield* call(base, "POST", "/users/1/tasks", json({ title: "before the outage" }))
       expect(created.status).toBe(201)
 
-      for (const fault of ["down", "blackhole"] as const) {
+      for (const fault of ["down", "blackhole", "stall"] as const) {
         if (fault === "down") yield* Effect.promise(() => proxy.down())
-        else proxy.blackhole()
-        for (const [method, path, body] of [
+        else if (fault === "blackhole") proxy.blackhole()
+        else proxy.stall()
+        // A write sent into a stalled connection may still be applied once the network
+        // thaws (no client can know); so the stall is probed with reads only.
+        const requests = [
           ["GET", "/users/1/tasks", undefined],
           ["POST", "/users/1/tasks", json({ title: "during" })],
           ["GET", `/users/1/tasks/${asTask(created).id}`, undefined]
-        ] as const) {
+        ] as const
+        for (const [method, path, body] of requests.filter(([method]) => fault !== "stall" || method === "GET")) {
           const start = Date.now()
           const answer = yield* call(base, method, path, body)
           expect(answer.status, `${fault}: ${method} ${path}`).toBe(500)

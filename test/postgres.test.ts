@@ -81,7 +81,7 @@ describe("migrations", () => {
   it.scopedLive("re-running is a no-op, and two migrators starting at once do not collide", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabaseUrl
-      const pool = () => pgLayer(url, { poolSize: 3, connectTimeout: Duration.seconds(5) })
+      const pool = () => pgLayer(url, { poolSize: 3, connectTimeout: Duration.seconds(5), queryTimeout: Duration.seconds(5) })
       const run = migrate.pipe(Effect.provide(Layer.merge(pool(), NodeContext.layer)))
       const [first, second] = yield* Effect.all([run, run], { concurrency: "unbounded" })
       expect([...first, ...second].map(([id]) => id)).toEqual([1])

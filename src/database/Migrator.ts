@@ -3,10 +3,24 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as PgMigrator from "@effect/sql-pg/PgMigrator"
 import { Effect, Layer } from "effect"
 import { readdir, readFile } from "node:fs/promises"
+import { existsSync } from "node:fs"
+import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 
-/** `migrations/` at the top of the project, wherever the process was started from. */
-export const migrationsDirectory = fileURLToPath(new URL("../../migrations/", import.meta.url))
+/**
+ * `migrations/` at the top of the project, found from this module's location whether it
+ * runs from `src/` (tsx) or from the bundle in `dist/`, and wherever the process started.
+ */
+export const migrationsDirectory = ((): string => {
+  let directory = Path.dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const candidate = Path.join(directory, "migrations")
+    if (existsSync(Path.join(directory, "package.json")) && existsSync(candidate)) return candidate
+    const parent = Path.dirname(directory)
+    if (parent === directory) throw new Error("Cannot find the migrations/ directory of the project")
+    directory = parent
+  }
+})()
 
 /**
  * Loads `NNNN_name.sql` files. `Migrator.fromFileSystem` only loads `.ts`/`.js`

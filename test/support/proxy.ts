@@ -3,15 +3,25 @@ import * as Net from "node:net"
 
 /**
  * A TCP proxy on 127.0.0.1 that can fail on demand, to put between the service and
- * PostgreSQL: `down()` resets every connection and refuses new ones, `blackhole()`
- * keeps accepting but forwards nothing (a database that stopped answering), `up()`
- * forwards again.
+ * PostgreSQL:
+ * - `down()` resets every connection and refuses new ones (the server is gone);
+ * - `blackhole()` resets every connection, then accepts new ones but never answers
+ *   (a host that stopped responding);
+ * - `stall()` keeps every connection open but forwards nothing either way (a frozen
+ *   network: queries already sent never get their answer);
+ * - `up()` forwards again, over the stalled connections too.
  */
 export interface FaultyProxy {
   readonly port: number
   readonly up: () => Promise<void>
   readonly down: () => Promise<void>
   readonly blackhole: () => void
+  readonly stall: () => void
+}
+
+interface Pair {
+  readonly client: Net.Socket
+  readonly upstream: Net.Socket
 }
 
 export const faultyProxy = (target: { readonly host: string; readonly port: number }): Effect.Effect<
@@ -22,22 +32,29 @@ export const faultyProxy = (target: { readonly host: string; readonly port: numb
   Effect.acquireRelease(
     Effect.promise(async () => {
       const sockets = new Set<Net.Socket>()
-      let forwarding = true
+      const pairs = new Set<Pair>()
+      let mode: "forward" | "blackhole" | "stall" = "forward"
+      const connect = (pair: Pair) => {
+        pair.client.pipe(pair.upstream)
+        pair.upstream.pipe(pair.client)
+      }
       const server = Net.createServer((client) => {
         sockets.add(client)
         client.on("close", () => sockets.delete(client))
         client.on("error", () => client.destroy())
-        if (!forwarding) return
+        if (mode === "blackhole") return
         const upstream = Net.connect(target.port, target.host)
         sockets.add(upstream)
+        const pair = { client, upstream }
+        pairs.add(pair)
         upstream.on("close", () => {
           sockets.delete(upstream)
+          pairs.delete(pair)
           client.destroy()
         })
         upstream.on("error", () => client.destroy())
         client.on("close", () => upstream.destroy())
-        client.pipe(upstream)
-        upstream.pipe(client)
+        if (mode === "forward") connect(pair)
       })
       const listen = (port: number) =>
         new Promise<void>((resolve, reject) => {
@@ -53,11 +70,13 @@ export const faultyProxy = (target: { readonly host: string; readonly port: numb
       const resetAll = () => {
         for (const socket of sockets) socket.resetAndDestroy()
         sockets.clear()
+        pairs.clear()
       }
       return {
         port,
         up: async () => {
-          forwarding = true
+          if (mode === "stall") for (const pair of pairs) connect(pair)
+          mode = "forward"
           if (!server.listening) await listen(port)
         },
         down: () =>
@@ -66,8 +85,17 @@ export const faultyProxy = (target: { readonly host: string; readonly port: numb
             server.close(() => resolve())
           }),
         blackhole: () => {
-          forwarding = false
+          mode = "blackhole"
           resetAll()
+        },
+        stall: () => {
+          mode = "stall"
+          for (const { client, upstream } of pairs) {
+            client.unpipe(upstream)
+            upstream.unpipe(client)
+            client.pause()
+            upstream.pause()
+          }
         }
       }
     }),

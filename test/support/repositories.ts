@@ -15,7 +15,7 @@ export const PgRepository: Layer.Layer<TaskRepository> = Layer.unwrapScoped(
   Effect.map(freshDatabaseUrl, (url) =>
     TaskRepositorySql.pipe(
       Layer.provide(MigratorLive),
-      Layer.provide(pgLayer(url, { poolSize: 10, connectTimeout: Duration.seconds(5) })),
+      Layer.provide(pgLayer(url, { poolSize: 10, connectTimeout: Duration.seconds(5), queryTimeout: Duration.seconds(5) })),
       Layer.provide(NodeContext.layer)
     ))
 ).pipe(Layer.orDie)
