@@ -99,6 +99,38 @@ for (const [name, layer] of repositories) {
         expect((yield* tasks.list(big)).map((task) => task.title)).toEqual(["2"])
       })))
 
+    it.live("concurrent reads of many owners each see exactly their own tasks", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const owners = Array.from({ length: 12 }, (_, i) => UserId.make(100 + i))
+        const created = yield* Effect.forEach(owners, (owner) =>
+          Effect.all([
+            tasks.create(owner, { title: `${owner} a`, description: null }),
+            tasks.create(owner, { title: `${owner} b`, description: null })
+          ]))
+        // All in flight at once: a store that groups concurrent lookups must still answer
+        // each one for its own owner only.
+        const lists = yield* Effect.forEach(owners, (owner) => tasks.list(owner), { concurrency: "unbounded" })
+        expect(lists).toEqual(created)
+        const gets = yield* Effect.forEach(
+          created.flatMap((pair, i) => [
+            [owners[i]!, pair[0].id] as const,
+            [owners[(i + 1) % owners.length]!, pair[1].id] as const
+          ]),
+          ([owner, id]) => tasks.get(owner, id),
+          { concurrency: "unbounded" }
+        )
+        gets.forEach((found, n) => {
+          const [i, which] = [Math.floor(n / 2), n % 2]
+          if (which === 0) expect(found).toEqual(Option.some(created[i]![0]))
+          else expect(found).toEqual(Option.none())
+        })
+        expect(yield* Effect.all([tasks.list(owners[0]!), tasks.list(owners[0]!)], { concurrency: 2 })).toEqual([
+          created[0],
+          created[0]
+        ])
+      })))
+
     it.live("ping succeeds on a working store", () =>
       run(Effect.gen(function*() {
         const tasks = yield* TaskRepository

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Layer, Option, Schema } from "effect"
-import { Task } from "../domain/index.ts"
+import { Task, type TaskId, type UserId } from "../domain/index.ts"
+import { batcher } from "./Batch.ts"
 import { TaskRepository } from "./TaskRepository.ts"
 
 /**
@@ -38,18 +39,38 @@ export const TaskRepositorySql = Layer.effect(
           onSome: (row) => Effect.map(decodeTask(row), Option.some)
         }))
 
+    const runtime = yield* Effect.runtime<never>()
+    const getBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId }>) =>
+      sql`SELECT id, title, description, completed, user_id, created_at, updated_at
+          FROM tasks WHERE (user_id, id) IN (SELECT * FROM unnest(${keys.map((key) => key.owner)}::int[], ${keys.map((key) => key.id)}::int[]))`.pipe(
+        Effect.flatMap(decodeTasks),
+        Effect.map((tasks) => {
+          const byId = new Map(tasks.map((task) => [task.id, task]))
+          return (key: { readonly owner: UserId; readonly id: TaskId }) => {
+            const task = byId.get(key.id)
+            return task !== undefined && task.user_id === key.owner ? Option.some(task) : Option.none()
+          }
+        })
+      ))
+
+    const listBatched = batcher(runtime, (owners: ReadonlyArray<UserId>) =>
+      sql`SELECT id, title, description, completed, user_id, created_at, updated_at
+          FROM tasks WHERE user_id = ANY(${[...new Set(owners)]}::int[]) ORDER BY user_id, id`.pipe(
+        Effect.flatMap(decodeTasks),
+        Effect.map((tasks) => {
+          const byOwner = new Map<UserId, Array<Task>>()
+          for (const task of tasks) {
+            const owned = byOwner.get(task.user_id)
+            if (owned === undefined) byOwner.set(task.user_id, [task])
+            else owned.push(task)
+          }
+          return (owner: UserId): ReadonlyArray<Task> => byOwner.get(owner) ?? []
+        })
+      ))
+
     return TaskRepository.of({
-      list: (owner) =>
-        sql`SELECT id, title, description, completed, user_id, created_at, updated_at
-            FROM tasks WHERE user_id = ${owner} ORDER BY id`.pipe(
-          Effect.flatMap(decodeTasks),
-          bounded("list")
-        ),
-      get: (owner, id) =>
-        one(
-          sql`SELECT id, title, description, completed, user_id, created_at, updated_at
-              FROM tasks WHERE user_id = ${owner} AND id = ${id}`
-        ).pipe(bounded("get")),
+      list: (owner) => listBatched(owner).pipe(bounded("list")),
+      get: (owner, id) => getBatched({ owner, id }).pipe(bounded("get")),
       create: (owner, input) =>
         sql`WITH owner AS (INSERT INTO users (id) VALUES (${owner}) ON CONFLICT (id) DO NOTHING)
             INSERT INTO tasks (user_id, title, description) VALUES (${owner}, ${input.title}, ${input.description})
