@@ -54,3 +54,36 @@ export const readJson = (request: Http.IncomingMessage, onTooLarge: () => void):
     request.on("end", onEnd)
     request.on("error", onError)
   })
+
+/**
+ * Reads and discards a body nobody needs (a GET with a body, a request refused before its
+ * body was read), at most `MAX_BODY_BYTES`. Answering before it arrives and then closing
+ * would leave unread bytes in the socket, and the kernel would reset the connection under
+ * the answer. Fails (and the caller closes the connection) when the body is larger.
+ */
+export const discardBody = (request: Http.IncomingMessage): Effect.Effect<void, "TooLarge"> =>
+  request.complete || request.readableEnded
+    ? Effect.void
+    : Effect.async<void, "TooLarge">((resume) => {
+      let size = 0
+      const cleanup = () => {
+        request.off("data", onData)
+        request.off("end", onEnd)
+        request.off("error", onEnd)
+      }
+      const onData = (chunk: Buffer) => {
+        size += chunk.length
+        if (size > MAX_BODY_BYTES) {
+          cleanup()
+          request.pause()
+          resume(Effect.fail("TooLarge"))
+        }
+      }
+      const onEnd = () => {
+        cleanup()
+        resume(Effect.void)
+      }
+      request.on("data", onData)
+      request.on("end", onEnd)
+      request.on("error", onEnd)
+    })

@@ -1,11 +1,12 @@
 import { type ConfigError, Context, Duration, Effect, Layer, Runtime } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
+import type * as Stream from "node:stream"
 import { ServerConfig } from "../AppConfig.ts"
 import { Api } from "../api/Api.ts"
 import { documentJson } from "../api/Document.ts"
 import type { TaskRepository } from "../repository/TaskRepository.ts"
-import { readJson } from "./Body.ts"
+import { discardBody, readJson } from "./Body.ts"
 import { HealthHttp } from "./HealthHttp.ts"
 import { internalError, malformedRequest, methodNotAllowed, notFound, type Reply } from "./Reply.ts"
 import * as Router from "./Router.ts"
@@ -17,6 +18,12 @@ import { TasksHttp } from "./TasksHttp.ts"
  * does not carry it.
  */
 const docsPage = Effect.flatMap(Effect.promise(() => import("./Docs.ts")), (docs) => docs.docsPage)
+
+/** An answer written straight to a socket, for the requests node does not hand to `handle`. */
+const rawResponse = (reply: Reply, extraHeaders: string, withBody: boolean): string =>
+  `HTTP/1.1 ${reply.status} ${Http.STATUS_CODES[reply.status] ?? ""}\r\n` +
+  `content-type: application/json\r\nx-content-type-options: nosniff\r\nconnection: close\r\n${extraHeaders}` +
+  `content-length: ${Buffer.byteLength(reply.body)}\r\n\r\n${withBody ? reply.body : ""}`
 
 /** An incoming `x-request-id` is echoed only when it is this sane. */
 const saneRequestId = /^[A-Za-z0-9._-]{1,128}$/
@@ -107,9 +114,17 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
         const pathname = query === -1 ? url : url.slice(0, query)
         let closeAfter = false
 
-        const program = Effect.suspend(() => answer(request, method, pathname, () => (closeAfter = true))).pipe(
+        const program = Effect.suspend(() =>
+          // HTTP/1.1 requires Host (RFC 9112, 3.2); node's own check would answer without the envelope.
+          request.httpVersion === "1.1" && request.headers.host === undefined
+            ? Effect.succeed<Answer>({ reply: malformedRequest })
+            : answer(request, method, pathname, () => (closeAfter = true))
+        ).pipe(
           Effect.catchAllCause((cause): Effect.Effect<Answer> =>
             Effect.as(Effect.logError("Request failed", cause), { reply: internalError })
+          ),
+          Effect.tap(() =>
+            closeAfter ? Effect.void : Effect.catchAll(discardBody(request), () => Effect.sync(() => (closeAfter = true)))
           ),
           Effect.tap(({ headers, reply }) => {
             const body = reply.status === 204 ? "" : reply.body
@@ -136,6 +151,8 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
       }
 
       const server = Http.createServer({
+        // Checked in `handle`, so that the answer is the envelope.
+        requireHostHeader: false,
         // Slow clients cannot hold a connection: headers and whole requests have deadlines,
         // checked every second.
         headersTimeout: Duration.toMillis(config.headersTimeout),
@@ -144,17 +161,29 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
         keepAliveTimeout: 5_000
       }, handle)
 
-      server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      // An expectation other than `100-continue` is ignored (RFC 9110 allows it) rather
+      // than answered with node's bare 417: the request is served as if it had none.
+      server.on("checkExpectation", handle)
+
+      // CONNECT never reaches `handle`: node hands over the socket. No route tunnels, so it
+      // is a 405 on a known path and a 404 elsewhere, as any other method would be.
+      server.on("connect", (request: Http.IncomingMessage, socket: Stream.Duplex) => {
+        const match = router.match("CONNECT", request.url ?? "/")
+        const [reply, extra] = match._tag === "MethodNotAllowed"
+          ? [methodNotAllowed, `allow: ${[...match.allow, "OPTIONS"].join(", ")}\r\n`]
+          : [notFound, ""]
+        socket.end(rawResponse(reply, extra, true))
+      })
+
+      server.on("clientError", (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
         // A client too slow to send its request gets no answer; a malformed one gets a 400.
         if (!socket.writable || error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "HPE_HEADER_TIMEOUT") {
           socket.destroy()
           return
         }
-        const body = malformedRequest.body
-        socket.end(
-          `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\n` +
-            `connection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-        )
+        // An answer to HEAD never has content, even when the rest of the request was garbage.
+        const head = error.rawPacket?.subarray(0, 5).toString("latin1") === "HEAD "
+        socket.end(rawResponse(malformedRequest, "", !head))
       })
 
       yield* Effect.acquireRelease(
