@@ -131,6 +131,28 @@ for (const [name, layer] of repositories) {
         ])
       })))
 
+    it.live("concurrent creates, identical ones included, each come back once, for their own owner", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const requests = Array.from({ length: 30 }, (_, i) => ({
+          owner: UserId.make(200 + (i % 3)),
+          input: { title: i % 2 === 0 ? "same" : `task ${i}`, description: i % 4 === 0 ? null : "same" }
+        }))
+        const created = yield* Effect.forEach(requests, ({ input, owner }) => tasks.create(owner, input), {
+          concurrency: "unbounded"
+        })
+        created.forEach((task, i) => {
+          expect(task).toMatchObject({ user_id: requests[i]!.owner, ...requests[i]!.input, completed: false })
+        })
+        expect(new Set(created.map((task) => task.id)).size).toBe(30)
+        for (const owner of [200, 201, 202]) {
+          const listed = yield* tasks.list(UserId.make(owner))
+          expect(listed.map((task) => task.id)).toEqual(
+            created.filter((task) => task.user_id === owner).map((task) => task.id).sort((a, b) => a - b)
+          )
+        }
+      })))
+
     it.live("ping succeeds on a working store", () =>
       run(Effect.gen(function*() {
         const tasks = yield* TaskRepository

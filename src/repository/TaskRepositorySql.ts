@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Array as Arr, Effect, Layer, Option, Schema } from "effect"
-import { Task, type TaskId, type UserId } from "../domain/index.ts"
+import { type CreateTask, Task, type TaskId, type UserId } from "../domain/index.ts"
 import { batcher } from "./Batch.ts"
 import { TaskRepository } from "./TaskRepository.ts"
 
@@ -12,6 +12,9 @@ import { TaskRepository } from "./TaskRepository.ts"
 const TaskRow = Schema.typeSchema(Task)
 const decodeTask = Schema.decodeUnknown(TaskRow)
 const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
+
+const contentKey = (owner: UserId, title: string, description: string | null): string =>
+  JSON.stringify([owner, title, description])
 
 /**
  * The PostgreSQL repository. Every statement is a single statement, so each is atomic
@@ -68,24 +71,49 @@ export const TaskRepositorySql = Layer.effect(
         })
       ))
 
+    /**
+     * Creates are one INSERT per batch: atomic as a whole, so a failure fails every create
+     * in it and leaves none behind. The owners are inserted in id order, so concurrent
+     * batches (of this process or another) always take their locks in the same order.
+     * RETURNING order is not promised by PostgreSQL, so rows go back to their requests by
+     * content; two identical creates are interchangeable.
+     */
+    const createBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly input: CreateTask }>) =>
+      sql`WITH input AS (
+            SELECT * FROM unnest(
+              ${keys.map((key) => key.owner)}::int[],
+              ${keys.map((key) => key.input.title)}::varchar[],
+              ${keys.map((key) => key.input.description)}::varchar[]
+            ) WITH ORDINALITY AS input (user_id, title, description, position)
+          ), owners AS (
+            INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING
+          )
+          INSERT INTO tasks (user_id, title, description)
+          SELECT user_id, title, description FROM input ORDER BY position
+          RETURNING id, title, description, completed, user_id, created_at, updated_at`.pipe(
+        Effect.flatMap(decodeTasks),
+        Effect.map((tasks) => {
+          const byContent = new Map<string, Array<Task>>()
+          for (const task of tasks) {
+            const content = contentKey(task.user_id, task.title, task.description)
+            const same = byContent.get(content)
+            if (same === undefined) byContent.set(content, [task])
+            else same.push(task)
+          }
+          return (key: { readonly owner: UserId; readonly input: CreateTask }): Task => {
+            const task = byContent.get(contentKey(key.owner, key.input.title, key.input.description))?.shift()
+            if (task === undefined) throw new Error("A created task is missing from RETURNING")
+            return task
+          }
+        })
+      ))
+
     return TaskRepository.of({
       list: (owner) => listBatched(owner).pipe(bounded("list")),
       get: (owner, id) => getBatched({ owner, id }).pipe(bounded("get")),
-      create: (owner, input) =>
-        sql`WITH owner AS (INSERT INTO users (id) VALUES (${owner}) ON CONFLICT (id) DO NOTHING)
-            INSERT INTO tasks (user_id, title, description) VALUES (${owner}, ${input.title}, ${input.description})
-            RETURNING id, title, description, completed, user_id, created_at, updated_at`.pipe(
-          Effect.flatMap((rows) => decodeTask(rows[0])),
-          bounded("create")
-        ),
+      create: (owner, input) => createBatched({ owner, input }).pipe(bounded("create")),
       update: (owner, id, patch) => {
-        const fields = Object.keys(patch).length
-        if (fields === 0) {
-          return one(
-            sql`SELECT id, title, description, completed, user_id, created_at, updated_at
-                FROM tasks WHERE user_id = ${owner} AND id = ${id}`
-          ).pipe(bounded("update"))
-        }
+        if (Object.keys(patch).length === 0) return getBatched({ owner, id }).pipe(bounded("update"))
         const setsDescription = patch.description !== undefined
         return one(
           sql`UPDATE tasks SET
