@@ -153,6 +153,31 @@ for (const [name, layer] of repositories) {
         }
       })))
 
+    it.live("concurrent updates of many tasks, and of one task, each apply whole to their own task", () =>
+      run(Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const mine = yield* Effect.forEach(Array.from({ length: 8 }, (_, i) => i), (i) =>
+          tasks.create(alice, { title: `t${i}`, description: "d" }))
+        const updates = [
+          ...mine.map((task, i) => [alice, task.id, { title: `new ${i}`, completed: true }] as const),
+          // Someone else's id, in the same breath: absent, and nothing changes.
+          ...mine.map((task) => [bob, task.id, { title: "stolen" }] as const),
+          // The same task three times at once: applied one after the other.
+          ...[1, 2, 3].map((n) => [alice, mine[0]!.id, { description: `d${n}` }] as const)
+        ]
+        const results = yield* Effect.forEach(updates, ([owner, id, patch]) => tasks.update(owner, id, patch), {
+          concurrency: "unbounded"
+        })
+        results.slice(0, 8).forEach((found, i) =>
+          expect(Option.getOrThrow(found)).toMatchObject({ id: mine[i]!.id, title: `new ${i}`, completed: true })
+        )
+        results.slice(8, 16).forEach((found) => expect(found).toEqual(Option.none()))
+        const final = Option.getOrThrow(yield* tasks.get(alice, mine[0]!.id))
+        expect(["d1", "d2", "d3"]).toContain(final.description)
+        expect(final.title).toBe("new 0")
+        expect((yield* tasks.list(alice)).map((task) => task.title)).toEqual(mine.map((_, i) => `new ${i}`))
+      })))
+
     it.live("ping succeeds on a working store", () =>
       run(Effect.gen(function*() {
         const tasks = yield* TaskRepository

@@ -1,25 +1,49 @@
 import { Effect, Exit, Runtime } from "effect"
 
+interface Pending<K, A, E> {
+  readonly key: K
+  readonly resume: (effect: Effect.Effect<A, E>) => void
+}
+
 /**
  * Cross-request batching (the DataLoader pattern). Lookups made while the event loop is
  * handling one turn of I/O (every request node parsed from the sockets that were ready)
- * are answered by one query when that turn ends (`setImmediate`): one round trip, one
+ * are answered by one statement when that turn ends (`setImmediate`): one round trip, one
  * pooled connection and one statement for many requests, instead of one each. A lone
  * lookup waits for nothing but the end of the current turn.
  *
- * `resolve` gets the keys of one batch and returns how to answer each key; a failure
- * of the batch fails every lookup in it, with the same cause.
+ * `resolve` gets the keys of one batch and returns how to answer each key; a failure of
+ * the batch fails every lookup in it, with the same cause. With `distinct`, keys that
+ * name the same thing never share a batch: the later ones wait for the next.
  */
 export const batcher = <K, A, E, R>(
   runtime: Runtime.Runtime<R>,
-  resolve: (keys: ReadonlyArray<K>) => Effect.Effect<(key: K) => A, E, R>
+  resolve: (keys: ReadonlyArray<K>) => Effect.Effect<(key: K) => A, E, R>,
+  options: { readonly distinct?: (key: K) => string } = {}
 ): (key: K) => Effect.Effect<A, E> => {
   const run = Runtime.runFork(runtime)
-  let pending: Array<{ readonly key: K; readonly resume: (effect: Effect.Effect<A, E>) => void }> = []
+  let pending: Array<Pending<K, A, E>> = []
+
+  const take = (): Array<Pending<K, A, E>> => {
+    const all = pending
+    pending = []
+    if (options.distinct === undefined) return all
+    const seen = new Set<string>()
+    const batch: Array<Pending<K, A, E>> = []
+    for (const entry of all) {
+      const identity = options.distinct(entry.key)
+      if (seen.has(identity)) pending.push(entry)
+      else {
+        seen.add(identity)
+        batch.push(entry)
+      }
+    }
+    if (pending.length > 0) setImmediate(flush)
+    return batch
+  }
 
   const flush = () => {
-    const batch = pending
-    pending = []
+    const batch = take()
     run(resolve(batch.map((entry) => entry.key))).addObserver((exit) => {
       for (const entry of batch) {
         entry.resume(Exit.isSuccess(exit) ? Effect.sync(() => exit.value(entry.key)) : Effect.failCause(exit.cause))

@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Array as Arr, Effect, Layer, Option, Schema } from "effect"
-import { type CreateTask, Task, type TaskId, type UserId } from "../domain/index.ts"
+import { Effect, Layer, Option, Schema } from "effect"
+import { type CreateTask, Task, type TaskId, type UpdateTask, type UserId } from "../domain/index.ts"
 import { batcher } from "./Batch.ts"
 import { TaskRepository } from "./TaskRepository.ts"
 
@@ -10,7 +10,6 @@ import { TaskRepository } from "./TaskRepository.ts"
  * the repository.
  */
 const TaskRow = Schema.typeSchema(Task)
-const decodeTask = Schema.decodeUnknown(TaskRow)
 const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
 
 const contentKey = (owner: UserId, title: string, description: string | null): string =>
@@ -34,13 +33,6 @@ export const TaskRepositorySql = Layer.effect(
      */
     const bounded = (operation: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       effect.pipe(Effect.orDie, Effect.withSpan(`TaskRepository.${operation}`, { captureStackTrace: false }))
-
-    const one = <E, R>(rows: Effect.Effect<ReadonlyArray<unknown>, E, R>) =>
-      Effect.flatMap(rows, (found) =>
-        Option.match(Arr.head(found), {
-          onNone: () => Effect.succeed(Option.none<Task>()),
-          onSome: (row) => Effect.map(decodeTask(row), Option.some)
-        }))
 
     const runtime = yield* Effect.runtime<never>()
     const getBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId }>) =>
@@ -108,21 +100,57 @@ export const TaskRepositorySql = Layer.effect(
         })
       ))
 
+    /**
+     * Updates are one UPDATE per batch, at most one per task (a second update of the same
+     * task waits for the next batch). The rows are locked in id order before any is
+     * changed, so concurrent batches, of this process or another, cannot deadlock; each
+     * row is changed under its lock, so concurrent updates of one task apply one after
+     * the other, whole.
+     */
+    const updateBatched = batcher(
+      runtime,
+      (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId; readonly patch: UpdateTask }>) =>
+        sql`WITH input AS (
+              SELECT * FROM unnest(
+                ${keys.map((key) => key.owner)}::int[],
+                ${keys.map((key) => key.id)}::int[],
+                ${keys.map((key) => key.patch.title !== undefined)}::bool[],
+                ${keys.map((key) => key.patch.title ?? null)}::varchar[],
+                ${keys.map((key) => key.patch.description !== undefined)}::bool[],
+                ${keys.map((key) => key.patch.description ?? null)}::varchar[],
+                ${keys.map((key) => key.patch.completed !== undefined)}::bool[],
+                ${keys.map((key) => key.patch.completed ?? null)}::bool[]
+              ) AS input (user_id, id, set_title, title, set_description, description, set_completed, completed)
+            ), locked AS (
+              SELECT tasks.id FROM tasks JOIN input USING (user_id, id) ORDER BY tasks.id FOR UPDATE OF tasks
+            )
+            UPDATE tasks SET
+              title = CASE WHEN input.set_title THEN input.title ELSE tasks.title END,
+              description = CASE WHEN input.set_description THEN input.description ELSE tasks.description END,
+              completed = CASE WHEN input.set_completed THEN input.completed ELSE tasks.completed END
+            FROM input, locked
+            WHERE tasks.id = locked.id AND tasks.user_id = input.user_id AND tasks.id = input.id
+            RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id,
+                      tasks.created_at, tasks.updated_at`.pipe(
+          Effect.flatMap(decodeTasks),
+          Effect.map((tasks) => {
+            const byId = new Map(tasks.map((task) => [task.id, task]))
+            return (key: { readonly owner: UserId; readonly id: TaskId }) => {
+              const task = byId.get(key.id)
+              return task !== undefined && task.user_id === key.owner ? Option.some(task) : Option.none()
+            }
+          })
+        ),
+      { distinct: (key) => String(key.id) }
+    )
+
     return TaskRepository.of({
       list: (owner) => listBatched(owner).pipe(bounded("list")),
       get: (owner, id) => getBatched({ owner, id }).pipe(bounded("get")),
       create: (owner, input) => createBatched({ owner, input }).pipe(bounded("create")),
       update: (owner, id, patch) => {
         if (Object.keys(patch).length === 0) return getBatched({ owner, id }).pipe(bounded("update"))
-        const setsDescription = patch.description !== undefined
-        return one(
-          sql`UPDATE tasks SET
-                title = COALESCE(${patch.title ?? null}, title),
-                description = CASE WHEN ${setsDescription} THEN ${patch.description ?? null} ELSE description END,
-                completed = COALESCE(${patch.completed ?? null}, completed)
-              WHERE user_id = ${owner} AND id = ${id}
-              RETURNING id, title, description, completed, user_id, created_at, updated_at`
-        ).pipe(bounded("update"))
+        return updateBatched({ owner, id, patch }).pipe(bounded("update"))
       },
       remove: (owner, id) =>
         sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING id`.pipe(
