@@ -15,11 +15,20 @@ const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
 const contentKey = (owner: UserId, title: string, description: string | null): string =>
   JSON.stringify([owner, title, description])
 
+/** Answers each (owner, id) lookup of a batch from its rows: a row of another owner is absent. */
+const answerById = (tasks: ReadonlyArray<Task>) => {
+  const byId = new Map(tasks.map((task) => [task.id, task]))
+  return (key: { readonly owner: UserId; readonly id: TaskId }): Option.Option<Task> => {
+    const task = byId.get(key.id)
+    return task !== undefined && task.user_id === key.owner ? Option.some(task) : Option.none()
+  }
+}
+
 /**
- * The PostgreSQL repository. Every statement is a single statement, so each is atomic
- * without an explicit transaction: the owner row of a first task is created by a CTE
- * in the same INSERT, and a partial update is one UPDATE whose row lock makes
- * concurrent updates of one task apply one after the other.
+ * The PostgreSQL repository. Reads, creates and updates that arrive together are answered
+ * by one statement per kind (see `Batch.ts`); every statement is a single statement, so
+ * each is atomic without an explicit transaction, and each keeps the owner in its WHERE
+ * clause. The owner row of a first task is created by a CTE of the same INSERT.
  */
 export const TaskRepositorySql = Layer.effect(
   TaskRepository,
@@ -39,18 +48,13 @@ export const TaskRepositorySql = Layer.effect(
       sql`SELECT id, title, description, completed, user_id, created_at, updated_at
           FROM tasks WHERE (user_id, id) IN (SELECT * FROM unnest(${keys.map((key) => key.owner)}::int[], ${keys.map((key) => key.id)}::int[]))`.pipe(
         Effect.flatMap(decodeTasks),
-        Effect.map((tasks) => {
-          const byId = new Map(tasks.map((task) => [task.id, task]))
-          return (key: { readonly owner: UserId; readonly id: TaskId }) => {
-            const task = byId.get(key.id)
-            return task !== undefined && task.user_id === key.owner ? Option.some(task) : Option.none()
-          }
-        })
+        Effect.map(answerById)
       ))
 
     const listBatched = batcher(runtime, (owners: ReadonlyArray<UserId>) =>
-      sql`SELECT id, title, description, completed, user_id, created_at, updated_at
-          FROM tasks WHERE user_id = ANY(${[...new Set(owners)]}::int[]) ORDER BY user_id, id`.pipe(
+      sql`SELECT task.id, task.title, task.description, task.completed, task.user_id, task.created_at, task.updated_at
+          FROM unnest(${[...new Set(owners)]}::int[]) AS owner (id)
+          CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.user_id = owner.id ORDER BY tasks.id) AS task`.pipe(
         Effect.flatMap(decodeTasks),
         Effect.map((tasks) => {
           const byOwner = new Map<UserId, Array<Task>>()
@@ -133,13 +137,7 @@ export const TaskRepositorySql = Layer.effect(
             RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id,
                       tasks.created_at, tasks.updated_at`.pipe(
           Effect.flatMap(decodeTasks),
-          Effect.map((tasks) => {
-            const byId = new Map(tasks.map((task) => [task.id, task]))
-            return (key: { readonly owner: UserId; readonly id: TaskId }) => {
-              const task = byId.get(key.id)
-              return task !== undefined && task.user_id === key.owner ? Option.some(task) : Option.none()
-            }
-          })
+          Effect.map(answerById)
         ),
       { distinct: (key) => String(key.id) }
     )
