@@ -66,6 +66,15 @@ if (config.targets.includes("service") && !existsSync(path.join(root, "src", "ma
   }
 }
 
+// The same bundles `npm start` runs, built once for the whole run.
+execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+execFileSync(
+  "npx",
+  ["esbuild", "bench/baseline.ts", "--bundle", "--platform=node", "--format=esm", "--target=node20", "--packages=external",
+    "--sourcemap", "--outfile=dist/bench-baseline.js", "--log-level=warning"],
+  { cwd: root, stdio: "inherit" }
+)
+
 const wrk = ensureWrk()
 const workDir = await mkdtemp(path.join(tmpdir(), "bench-run-"))
 let databases: Databases | undefined
