@@ -11,13 +11,24 @@ const positiveInt = (name: string, fallback: number) =>
     Config.withDefault(fallback)
   )
 
+/** A positive duration, in whole milliseconds (what node's timers take). */
 const duration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+  Config.duration(name).pipe(
+    Config.validate({
+      message: "Expected a positive duration of whole milliseconds, e.g. \"5 seconds\" or \"500 millis\"",
+      validation: (value) => Duration.toMillis(value) >= 1 && Number.isInteger(Duration.toMillis(value))
+    }),
+    Config.withDefault(Duration.decode(fallback))
+  )
 
 export const ServerConfig = Config.all({
   /** 0 asks the system for any free port (tests use it). */
-  port: Config.integer("PORT").pipe(
-    Config.validate({ message: "Expected a port number between 0 and 65535", validation: (n) => n >= 0 && n <= 65535 }),
+  port: Config.string("PORT").pipe(
+    Config.mapOrFail((text) =>
+      /^\d{1,5}$/.test(text.trim()) && Number(text) <= 65535
+        ? Either.right(Number(text))
+        : Either.left(ConfigError.InvalidData([], `Expected a port number between 0 and 65535, got "${text}"`))
+    ),
     Config.withDefault(8000)
   ),
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
@@ -29,18 +40,29 @@ export const ServerConfig = Config.all({
     Config.withDefault("*"),
     Config.map((text) => text.split(",").map((origin) => origin.trim()).filter((origin) => origin.length > 0))
   )
-})
+}).pipe(
+  Config.validate({
+    message: "HTTP_HEADERS_TIMEOUT must not be longer than HTTP_REQUEST_TIMEOUT",
+    validation: (config) => Duration.lessThanOrEqualTo(config.headersTimeout, config.requestTimeout)
+  })
+)
 export type ServerConfig = Config.Config.Success<typeof ServerConfig>
+
+const isServerUrl = (text: string): boolean => {
+  try {
+    const url = new URL(text)
+    return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== ""
+  } catch {
+    return false
+  }
+}
 
 export const DatabaseConfig = Config.all({
   /** Absent: the embedded PostgreSQL in `dataDir`. */
   url: Config.option(Config.redacted("DATABASE_URL")).pipe(
     Config.validate({
-      message: "Expected a postgres:// or postgresql:// URL",
-      validation: Option.match({
-        onNone: () => true,
-        onSome: (url) => /^postgres(ql)?:\/\//.test(Redacted.value(url))
-      })
+      message: "DATABASE_URL: expected a postgres:// or postgresql:// URL with a host",
+      validation: Option.match({ onNone: () => true, onSome: (url) => isServerUrl(Redacted.value(url)) })
     })
   ),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),

@@ -287,6 +287,16 @@ describe("validation", () => {
       expect(asError(put).details).toEqual({ field: "body", constraint: "type", expected: "a JSON object" })
     }))
 
+  it.scopedLive("a body that is not UTF-8 is a 400, not text with replacement characters", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const body = Buffer.concat([Buffer.from("{\"title\":\""), Buffer.from([0xff, 0xfe]), Buffer.from("\"}")])
+      const answer = yield* call(base, "POST", "/users/1/tasks", body, { "content-type": "application/json" })
+      expect(answer.status).toBe(400)
+      expect(asError(answer).details).toEqual({ field: "body", constraint: "json" })
+      expect((yield* call(base, "GET", "/users/1/tasks")).json).toEqual([])
+    }))
+
   it.scopedLive("JSON is read whatever the content type says", () =>
     Effect.gen(function*() {
       const base = yield* serve()
@@ -316,6 +326,17 @@ describe("routing and limits", () => {
         expect(answer.status).toBe(405)
         expect(answer.headers.allow).toBe(allow)
         expect(asError(answer)).toEqual({ code: "METHOD_NOT_ALLOWED", message: "Method not allowed" })
+      }
+    }))
+
+  it.scopedLive("the document and docs paths answer other methods with 405", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      for (const [method, path] of [["POST", "/openapi.json"], ["DELETE", "/docs"], ["PUT", "/openapi.json"]] as const) {
+        const answer = yield* call(base, method, path)
+        expect(answer.status).toBe(405)
+        expect(answer.headers.allow).toBe("GET")
+        expect(asError(answer).code).toBe("METHOD_NOT_ALLOWED")
       }
     }))
 

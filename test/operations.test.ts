@@ -1,6 +1,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Layer, Redacted } from "effect"
+import { spawn } from "node:child_process"
 import * as Net from "node:net"
 import { pgLayer } from "../src/database/Database.ts"
 import { MigratorLive } from "../src/database/Migrator.ts"
@@ -124,6 +125,38 @@ describe("database outages", () => {
         expect((yield* call(base, "GET", "/health/ready")).status).toBe(200)
       }
     }), 90_000)
+})
+
+describe("configuration", () => {
+  it.live("an invalid value stops start-up with one line naming it, and exit code 1", () =>
+    Effect.gen(function*() {
+      for (const [name, value] of [
+        ["PORT", "abc"],
+        ["LOG_LEVEL", "loud"],
+        ["HTTP_HEADERS_TIMEOUT", "60 seconds"],
+        ["DATABASE_POOL_SIZE", "0"],
+        ["DATABASE_URL", "mysql://localhost/tasks"]
+      ] as const) {
+        const { code, output } = yield* Effect.promise(() =>
+          new Promise<{ code: number | null; output: string }>((resolve) => {
+            const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+              cwd: new URL("..", import.meta.url),
+              env: { ...process.env, DATABASE_URL: "postgres://127.0.0.1:1/none", [name]: value },
+              stdio: ["ignore", "pipe", "pipe"]
+            })
+            let output = ""
+            child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
+            child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")))
+            child.on("exit", (code) => resolve({ code, output }))
+          })
+        )
+        expect(code, output).toBe(1)
+        const lines = output.trim().split("\n")
+        expect(lines, output).toHaveLength(1)
+        expect(lines[0]).toMatch(/^Invalid configuration: /)
+        expect(lines[0]).toContain(name === "HTTP_HEADERS_TIMEOUT" ? "HTTP_HEADERS_TIMEOUT" : name)
+      }
+    }), 60_000)
 })
 
 describe("processes", () => {

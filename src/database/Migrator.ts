@@ -31,14 +31,15 @@ export const sqlFileLoader = (directory: string): Migrator.Loader =>
   Effect.tryPromise({
     try: async () => {
       const migrations: Array<Migrator.ResolvedMigration> = []
-      for (const file of (await readdir(directory)).sort()) {
+      for (const file of await readdir(directory)) {
         const match = /^(\d+)_(.+)\.sql$/.exec(file)
         if (match === null) continue
         const text = await readFile(`${directory}/${file}`, "utf8")
         const load = Effect.succeed(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(text)))
         migrations.push([Number(match[1]), match[2]!, load])
       }
-      return migrations
+      // By number, not by name: 10_x runs after 9_y.
+      return migrations.sort(([a], [b]) => a - b)
     },
     catch: (cause) =>
       new Migrator.MigrationError({ reason: "bad-state", message: `Cannot read migrations: ${String(cause)}` })

@@ -37,14 +37,15 @@ const storable = Schema.filter<typeof Schema.String>(
 )
 
 /** Unicode White_Space, the same set the `tasks_title_not_blank` CHECK constraint names. */
-const blank = /^[\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$/
+const whiteSpace = "\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+const blank = new RegExp(`^[${whiteSpace}]*$`)
 
 const string = Schema.String.annotations(rule({ constraint: "type", expected: "a string" }))
 
 export const Title = string.pipe(
   Schema.filter((text) => !blank.test(text), {
     ...rule({ constraint: "non_empty" }),
-    jsonSchema: { minLength: 1, pattern: "\\S" }
+    jsonSchema: { minLength: 1, pattern: `[^${whiteSpace}]` }
   }),
   maxCodePoints(TITLE_MAX_LENGTH),
   storable

@@ -27,8 +27,8 @@ const answerById = (tasks: ReadonlyArray<Task>) => {
 /**
  * The PostgreSQL repository. Reads, creates and updates that arrive together are answered
  * by one statement per kind (see `Batch.ts`); every statement is a single statement, so
- * each is atomic without an explicit transaction, and each keeps the owner in its WHERE
- * clause. The owner row of a first task is created by a CTE of the same INSERT.
+ * each is atomic without an explicit transaction, and every read, update and delete
+ * selects by owner. The owner row of a first task is created by a CTE of the same INSERT.
  */
 export const TaskRepositorySql = Layer.effect(
   TaskRepository,
@@ -54,7 +54,8 @@ export const TaskRepositorySql = Layer.effect(
     const listBatched = batcher(runtime, (owners: ReadonlyArray<UserId>) =>
       sql`SELECT task.id, task.title, task.description, task.completed, task.user_id, task.created_at, task.updated_at
           FROM unnest(${[...new Set(owners)]}::int[]) AS owner (id)
-          CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.user_id = owner.id ORDER BY tasks.id) AS task`.pipe(
+          CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.user_id = owner.id ORDER BY tasks.id) AS task
+          ORDER BY task.user_id, task.id`.pipe(
         Effect.flatMap(decodeTasks),
         Effect.map((tasks) => {
           const byOwner = new Map<UserId, Array<Task>>()
@@ -106,7 +107,7 @@ export const TaskRepositorySql = Layer.effect(
 
     /**
      * Updates are one UPDATE per batch, at most one per task (a second update of the same
-     * task waits for the next batch). The rows are locked in id order before any is
+     * task goes in the next batch, one turn later; the row lock orders the two). The rows are locked in id order before any is
      * changed, so concurrent batches, of this process or another, cannot deadlock; each
      * row is changed under its lock, so concurrent updates of one task apply one after
      * the other, whole.

@@ -2,6 +2,9 @@ import { Effect } from "effect"
 import type * as Http from "node:http"
 import { invalidJson, payloadTooLarge, type Reply } from "./Reply.ts"
 
+// `ignoreBOM` keeps a byte order mark in the text, where JSON.parse refuses it, as before.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
 /** Bodies above this are refused with 413, without being read whole. */
 export const MAX_BODY_BYTES = 1024 * 1024
 
@@ -40,7 +43,9 @@ export const readJson = (request: Http.IncomingMessage, onTooLarge: () => void):
       cleanup()
       let parsed: unknown
       try {
-        parsed = JSON.parse(Buffer.concat(chunks, size).toString("utf8"))
+        // Bytes that are not UTF-8 are refused, not replaced by U+FFFD: the text stored
+        // must be the text sent.
+        parsed = JSON.parse(utf8.decode(Buffer.concat(chunks, size)))
       } catch {
         return resume(Effect.fail(invalidJson))
       }

@@ -1,8 +1,8 @@
-import { type ConfigError, Context, Duration, Effect, Layer, Runtime } from "effect"
+import { Context, Duration, Effect, Layer, Runtime } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type * as Stream from "node:stream"
-import { ServerConfig } from "../AppConfig.ts"
+import type { ServerConfig } from "../AppConfig.ts"
 import { Api } from "../api/Api.ts"
 import { documentJson } from "../api/Document.ts"
 import type { TaskRepository } from "../repository/TaskRepository.ts"
@@ -24,6 +24,9 @@ const rawResponse = (reply: Reply, extraHeaders: string, withBody: boolean): str
   `HTTP/1.1 ${reply.status} ${Http.STATUS_CODES[reply.status] ?? ""}\r\n` +
   `content-type: application/json\r\nx-content-type-options: nosniff\r\nconnection: close\r\n${extraHeaders}` +
   `content-length: ${Buffer.byteLength(reply.body)}\r\n\r\n${withBody ? reply.body : ""}`
+
+/** The methods of a path, for `Allow`: its endpoints' and OPTIONS (CORS preflight). */
+const allowHeader = (methods: ReadonlyArray<string>): string => [...methods, "OPTIONS"].join(", ")
 
 /** An incoming `x-request-id` is echoed only when it is this sane. */
 const saneRequestId = /^[A-Za-z0-9._-]{1,128}$/
@@ -68,21 +71,21 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
         pathname: string,
         closeAfter: () => void
       ): Effect.Effect<Answer, never, TaskRepository> => {
-        if (method === "GET" && pathname === "/openapi.json") {
-          return Effect.succeed({ reply: { status: 200, body: documentJson } })
-        }
-        if (method === "GET" && pathname === "/docs") {
-          return Effect.map(docsPage, (html) => ({
-            reply: { status: 200, body: html },
-            headers: { "content-type": "text/html; charset=utf-8" }
-          }))
+        if (pathname === "/openapi.json" || pathname === "/docs") {
+          if (method !== "GET") return Effect.succeed({ reply: methodNotAllowed, headers: { allow: "GET" } })
+          return pathname === "/docs"
+            ? Effect.map(docsPage, (html) => ({
+              reply: { status: 200, body: html },
+              headers: { "content-type": "text/html; charset=utf-8" }
+            }))
+            : Effect.succeed({ reply: { status: 200, body: documentJson } })
         }
         const match = router.match(method, pathname)
         switch (match._tag) {
           case "NotFound":
             return Effect.succeed({ reply: notFound })
           case "MethodNotAllowed": {
-            const allow = [...match.allow, "OPTIONS"].join(", ")
+            const allow = allowHeader(match.allow)
             // A CORS preflight (or a plain OPTIONS) on a known path.
             return Effect.succeed(
               method === "OPTIONS"
@@ -170,7 +173,7 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
       server.on("connect", (request: Http.IncomingMessage, socket: Stream.Duplex) => {
         const match = router.match("CONNECT", request.url ?? "/")
         const [reply, extra] = match._tag === "MethodNotAllowed"
-          ? [methodNotAllowed, `allow: ${[...match.allow, "OPTIONS"].join(", ")}\r\n`]
+          ? [methodNotAllowed, `allow: ${allowHeader(match.allow)}\r\n`]
           : [notFound, ""]
         socket.end(rawResponse(reply, extra, true))
       })
@@ -220,7 +223,3 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
       return { host: config.host, port }
     })
   )
-
-/** The server configured from the environment (`PORT`, `HOST`, …). */
-export const HttpServerLive: Layer.Layer<ListeningAddress, Error | ConfigError.ConfigError, TaskRepository> = Layer
-  .unwrapEffect(Effect.map(ServerConfig, makeHttpServer))
