@@ -1,11 +1,12 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Context, Deferred, Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import * as Net from "node:net"
 import { pgLayer } from "../src/database/Database.ts"
 import { MigratorLive } from "../src/database/Migrator.ts"
-import { TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
+import { makeTaskRepositorySql, TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
 import { faultyProxy } from "./support/proxy.ts"
@@ -125,6 +126,46 @@ describe("database outages", () => {
         expect((yield* call(base, "GET", "/health/ready")).status).toBe(200)
       }
     }), 90_000)
+})
+
+describe("writes that time out", () => {
+  it.scopedLive("are rolled back by PostgreSQL: the 500 they answer leaves no trace", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabaseUrl
+      const timeouts = { poolSize: 4, connectTimeout: Duration.seconds(2), queryTimeout: Duration.seconds(1) }
+      const repository = makeTaskRepositorySql({ statementTimeout: Duration.seconds(1) }).pipe(
+        Layer.provide(MigratorLive),
+        Layer.provide(pgLayer(url, timeouts)),
+        Layer.provide(NodeContext.layer),
+        Layer.orDie
+      )
+      const base = yield* serve(repository)
+      const created = asTask(yield* call(base, "POST", "/users/1/tasks", json({ title: "before" })))
+      const locker = yield* Layer.build(pgLayer(url, timeouts))
+      const sql = Context.get(locker, SqlClient.SqlClient)
+
+      // Another session holds the task's row, then the owner's row, past the timeout.
+      for (const [lock, method, path, body] of [
+        [sql`SELECT 1 FROM tasks WHERE id = ${created.id} FOR UPDATE`, "PUT", `/users/1/tasks/${created.id}`, { title: "late" }],
+        [sql`SELECT 1 FROM users WHERE id = 1 FOR UPDATE`, "POST", "/users/1/tasks", { title: "late" }]
+      ] as const) {
+        const release = yield* Deferred.make<void>()
+        const locked = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(
+          sql.withTransaction(lock.pipe(Effect.zipRight(Deferred.succeed(locked, undefined)), Effect.zipRight(Deferred.await(release))))
+        )
+        yield* Deferred.await(locked)
+        const start = Date.now()
+        const answer = yield* call(base, method, path, json(body))
+        expect(answer.status, `${method} ${path}`).toBe(500)
+        expect(seconds(start)).toBeLessThan(4)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+      }
+      yield* Effect.sleep("500 millis")
+      const listed = asTasks(yield* call(base, "GET", "/users/1/tasks"))
+      expect(listed.map((task) => task.title)).toEqual(["before"])
+    }), 60_000)
 })
 
 describe("configuration", () => {

@@ -24,7 +24,9 @@ export const describeUrl = (url: Redacted.Redacted<string>): string => {
 const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Duration): Redacted.Redacted<string> => {
   const parsed = new URL(Redacted.value(url))
   if (!parsed.searchParams.has("query_timeout")) {
-    parsed.searchParams.set("query_timeout", String(Duration.toMillis(timeout)))
+    // A little longer than the server-side statement timeout of writes, which should
+    // fire first and roll the write back; this one is for a server that does not answer.
+    parsed.searchParams.set("query_timeout", String(Duration.toMillis(timeout) + 500))
   }
   return Redacted.make(parsed.toString())
 }

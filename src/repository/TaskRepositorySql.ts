@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { type CreateTask, Task, type TaskId, type UpdateTask, type UserId } from "../domain/index.ts"
 import { batcher } from "./Batch.ts"
 import { TaskRepository } from "./TaskRepository.ts"
@@ -30,133 +30,150 @@ const answerById = (tasks: ReadonlyArray<Task>) => {
  * each is atomic without an explicit transaction, and every read, update and delete
  * selects by owner. The owner row of a first task is created by a CTE of the same INSERT.
  */
-export const TaskRepositorySql = Layer.effect(
-  TaskRepository,
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
+export const makeTaskRepositorySql = (options: { readonly statementTimeout: Duration.Duration }) =>
+  Layer.effect(
+    TaskRepository,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
 
-    /**
-     * A failing statement is a defect (a 500, logged with its cause). Spans name the
-     * operation; they skip the call-site stack capture, which cost more than the query
-     * itself on this hot path.
-     */
-    const bounded = (operation: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-      effect.pipe(Effect.orDie, Effect.withSpan(`TaskRepository.${operation}`, { captureStackTrace: false }))
+      /**
+       * A failing statement is a defect (a 500, logged with its cause). Spans name the
+       * operation; they skip the call-site stack capture, which cost more than the query
+       * itself on this hot path.
+       */
+      const bounded = (operation: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        effect.pipe(Effect.orDie, Effect.withSpan(`TaskRepository.${operation}`, { captureStackTrace: false }))
 
-    const runtime = yield* Effect.runtime<never>()
-    const getBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId }>) =>
-      sql`SELECT id, title, description, completed, user_id, created_at, updated_at
-          FROM tasks WHERE (user_id, id) IN (SELECT * FROM unnest(${keys.map((key) => key.owner)}::int[], ${keys.map((key) => key.id)}::int[]))`.pipe(
-        Effect.flatMap(decodeTasks),
-        Effect.map(answerById)
-      ))
+      /**
+       * Writes run in a transaction with a server-side `statement_timeout`: a write that
+       * cannot finish in time (a lock held elsewhere, a slow disk) is cancelled and rolled
+       * back by PostgreSQL itself, so the 500 it answers leaves no trace. (The client-side
+       * `query_timeout` alone would stop waiting while the statement went on and committed.)
+       * The three extra round trips are paid once per batch, not per request.
+       */
+      const timeoutSetting = String(Duration.toMillis(options.statementTimeout))
+      const write = <A, E, R>(statement: Effect.Effect<A, E, R>) =>
+        sql.withTransaction(
+          Effect.zipRight(sql`SELECT set_config('statement_timeout', ${timeoutSetting}, true)`, statement)
+        )
 
-    const listBatched = batcher(runtime, (owners: ReadonlyArray<UserId>) =>
-      sql`SELECT task.id, task.title, task.description, task.completed, task.user_id, task.created_at, task.updated_at
-          FROM unnest(${[...new Set(owners)]}::int[]) AS owner (id)
-          CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.user_id = owner.id ORDER BY tasks.id) AS task
-          ORDER BY task.user_id, task.id`.pipe(
-        Effect.flatMap(decodeTasks),
-        Effect.map((tasks) => {
-          const byOwner = new Map<UserId, Array<Task>>()
-          for (const task of tasks) {
-            const owned = byOwner.get(task.user_id)
-            if (owned === undefined) byOwner.set(task.user_id, [task])
-            else owned.push(task)
-          }
-          return (owner: UserId): ReadonlyArray<Task> => byOwner.get(owner) ?? []
-        })
-      ))
-
-    /**
-     * Creates are one INSERT per batch: atomic as a whole, so a failure fails every create
-     * in it and leaves none behind. The owners are inserted in id order, so concurrent
-     * batches (of this process or another) always take their locks in the same order.
-     * RETURNING order is not promised by PostgreSQL, so rows go back to their requests by
-     * content; two identical creates are interchangeable.
-     */
-    const createBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly input: CreateTask }>) =>
-      sql`WITH input AS (
-            SELECT * FROM unnest(
-              ${keys.map((key) => key.owner)}::int[],
-              ${keys.map((key) => key.input.title)}::varchar[],
-              ${keys.map((key) => key.input.description)}::varchar[]
-            ) WITH ORDINALITY AS input (user_id, title, description, position)
-          ), owners AS (
-            INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING
-          )
-          INSERT INTO tasks (user_id, title, description)
-          SELECT user_id, title, description FROM input ORDER BY position
-          RETURNING id, title, description, completed, user_id, created_at, updated_at`.pipe(
-        Effect.flatMap(decodeTasks),
-        Effect.map((tasks) => {
-          const byContent = new Map<string, Array<Task>>()
-          for (const task of tasks) {
-            const content = contentKey(task.user_id, task.title, task.description)
-            const same = byContent.get(content)
-            if (same === undefined) byContent.set(content, [task])
-            else same.push(task)
-          }
-          return (key: { readonly owner: UserId; readonly input: CreateTask }): Task => {
-            const task = byContent.get(contentKey(key.owner, key.input.title, key.input.description))?.shift()
-            if (task === undefined) throw new Error("A created task is missing from RETURNING")
-            return task
-          }
-        })
-      ))
-
-    /**
-     * Updates are one UPDATE per batch, at most one per task (a second update of the same
-     * task goes in the next batch, one turn later; the row lock orders the two). The rows are locked in id order before any is
-     * changed, so concurrent batches, of this process or another, cannot deadlock; each
-     * row is changed under its lock, so concurrent updates of one task apply one after
-     * the other, whole.
-     */
-    const updateBatched = batcher(
-      runtime,
-      (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId; readonly patch: UpdateTask }>) =>
-        sql`WITH input AS (
-              SELECT * FROM unnest(
-                ${keys.map((key) => key.owner)}::int[],
-                ${keys.map((key) => key.id)}::int[],
-                ${keys.map((key) => key.patch.title !== undefined)}::bool[],
-                ${keys.map((key) => key.patch.title ?? null)}::varchar[],
-                ${keys.map((key) => key.patch.description !== undefined)}::bool[],
-                ${keys.map((key) => key.patch.description ?? null)}::varchar[],
-                ${keys.map((key) => key.patch.completed !== undefined)}::bool[],
-                ${keys.map((key) => key.patch.completed ?? null)}::bool[]
-              ) AS input (user_id, id, set_title, title, set_description, description, set_completed, completed)
-            ), locked AS (
-              SELECT tasks.id FROM tasks JOIN input USING (user_id, id) ORDER BY tasks.id FOR UPDATE OF tasks
-            )
-            UPDATE tasks SET
-              title = CASE WHEN input.set_title THEN input.title ELSE tasks.title END,
-              description = CASE WHEN input.set_description THEN input.description ELSE tasks.description END,
-              completed = CASE WHEN input.set_completed THEN input.completed ELSE tasks.completed END
-            FROM input, locked
-            WHERE tasks.id = locked.id AND tasks.user_id = input.user_id AND tasks.id = input.id
-            RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id,
-                      tasks.created_at, tasks.updated_at`.pipe(
+      const runtime = yield* Effect.runtime<never>()
+      const getBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId }>) =>
+        sql`SELECT id, title, description, completed, user_id, created_at, updated_at
+            FROM tasks WHERE (user_id, id) IN (SELECT * FROM unnest(${keys.map((key) => key.owner)}::int[], ${keys.map((key) => key.id)}::int[]))`.pipe(
           Effect.flatMap(decodeTasks),
           Effect.map(answerById)
-        ),
-      { distinct: (key) => String(key.id) }
-    )
+        ))
 
-    return TaskRepository.of({
-      list: (owner) => listBatched(owner).pipe(bounded("list")),
-      get: (owner, id) => getBatched({ owner, id }).pipe(bounded("get")),
-      create: (owner, input) => createBatched({ owner, input }).pipe(bounded("create")),
-      update: (owner, id, patch) => {
-        if (Object.keys(patch).length === 0) return getBatched({ owner, id }).pipe(bounded("update"))
-        return updateBatched({ owner, id, patch }).pipe(bounded("update"))
-      },
-      remove: (owner, id) =>
-        sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING id`.pipe(
-          Effect.map((rows) => rows.length > 0),
-          bounded("remove")
-        ),
-      ping: Effect.asVoid(sql`SELECT 1`)
+      const listBatched = batcher(runtime, (owners: ReadonlyArray<UserId>) =>
+        sql`SELECT task.id, task.title, task.description, task.completed, task.user_id, task.created_at, task.updated_at
+            FROM unnest(${[...new Set(owners)]}::int[]) AS owner (id)
+            CROSS JOIN LATERAL (SELECT * FROM tasks WHERE tasks.user_id = owner.id ORDER BY tasks.id) AS task
+            ORDER BY task.user_id, task.id`.pipe(
+          Effect.flatMap(decodeTasks),
+          Effect.map((tasks) => {
+            const byOwner = new Map<UserId, Array<Task>>()
+            for (const task of tasks) {
+              const owned = byOwner.get(task.user_id)
+              if (owned === undefined) byOwner.set(task.user_id, [task])
+              else owned.push(task)
+            }
+            return (owner: UserId): ReadonlyArray<Task> => byOwner.get(owner) ?? []
+          })
+        ))
+
+      /**
+       * Creates are one INSERT per batch: atomic as a whole, so a failure fails every create
+       * in it and leaves none behind. The owners are inserted in id order, so concurrent
+       * batches (of this process or another) always take their locks in the same order.
+       * RETURNING order is not promised by PostgreSQL, so rows go back to their requests by
+       * content; two identical creates are interchangeable.
+       */
+      const createBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly input: CreateTask }>) =>
+        write(sql`WITH input AS (
+              SELECT * FROM unnest(
+                ${keys.map((key) => key.owner)}::int[],
+                ${keys.map((key) => key.input.title)}::varchar[],
+                ${keys.map((key) => key.input.description)}::varchar[]
+              ) WITH ORDINALITY AS input (user_id, title, description, position)
+            ), owners AS (
+              INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING
+            )
+            INSERT INTO tasks (user_id, title, description)
+            SELECT user_id, title, description FROM input ORDER BY position
+            RETURNING id, title, description, completed, user_id, created_at, updated_at`).pipe(
+          Effect.flatMap(decodeTasks),
+          Effect.map((tasks) => {
+            const byContent = new Map<string, Array<Task>>()
+            for (const task of tasks) {
+              const content = contentKey(task.user_id, task.title, task.description)
+              const same = byContent.get(content)
+              if (same === undefined) byContent.set(content, [task])
+              else same.push(task)
+            }
+            return (key: { readonly owner: UserId; readonly input: CreateTask }): Task => {
+              const task = byContent.get(contentKey(key.owner, key.input.title, key.input.description))?.shift()
+              if (task === undefined) throw new Error("A created task is missing from RETURNING")
+              return task
+            }
+          })
+        ))
+
+      /**
+       * Updates are one UPDATE per batch, at most one per task (a second update of the same
+       * task goes in the next batch, one turn later; the row lock orders the two). The rows are locked in id order before any is
+       * changed, so concurrent batches, of this process or another, cannot deadlock; each
+       * row is changed under its lock, so concurrent updates of one task apply one after
+       * the other, whole.
+       */
+      const updateBatched = batcher(
+        runtime,
+        (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId; readonly patch: UpdateTask }>) =>
+          write(sql`WITH input AS (
+                SELECT * FROM unnest(
+                  ${keys.map((key) => key.owner)}::int[],
+                  ${keys.map((key) => key.id)}::int[],
+                  ${keys.map((key) => key.patch.title !== undefined)}::bool[],
+                  ${keys.map((key) => key.patch.title ?? null)}::varchar[],
+                  ${keys.map((key) => key.patch.description !== undefined)}::bool[],
+                  ${keys.map((key) => key.patch.description ?? null)}::varchar[],
+                  ${keys.map((key) => key.patch.completed !== undefined)}::bool[],
+                  ${keys.map((key) => key.patch.completed ?? null)}::bool[]
+                ) AS input (user_id, id, set_title, title, set_description, description, set_completed, completed)
+              ), locked AS (
+                SELECT tasks.id FROM tasks JOIN input USING (user_id, id) ORDER BY tasks.id FOR UPDATE OF tasks
+              )
+              UPDATE tasks SET
+                title = CASE WHEN input.set_title THEN input.title ELSE tasks.title END,
+                description = CASE WHEN input.set_description THEN input.description ELSE tasks.description END,
+                completed = CASE WHEN input.set_completed THEN input.completed ELSE tasks.completed END
+              FROM input, locked
+              WHERE tasks.id = locked.id AND tasks.user_id = input.user_id AND tasks.id = input.id
+              RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id,
+                        tasks.created_at, tasks.updated_at`).pipe(
+            Effect.flatMap(decodeTasks),
+            Effect.map(answerById)
+          ),
+        { distinct: (key) => String(key.id) }
+      )
+
+      return TaskRepository.of({
+        list: (owner) => listBatched(owner).pipe(bounded("list")),
+        get: (owner, id) => getBatched({ owner, id }).pipe(bounded("get")),
+        create: (owner, input) => createBatched({ owner, input }).pipe(bounded("create")),
+        update: (owner, id, patch) => {
+          if (Object.keys(patch).length === 0) return getBatched({ owner, id }).pipe(bounded("update"))
+          return updateBatched({ owner, id, patch }).pipe(bounded("update"))
+        },
+        remove: (owner, id) =>
+          write(sql`DELETE FROM tasks WHERE user_id = ${owner} AND id = ${id} RETURNING id`).pipe(
+            Effect.map((rows) => rows.length > 0),
+            bounded("remove")
+          ),
+        ping: Effect.asVoid(sql`SELECT 1`)
+      })
     })
-  })
-)
+  )
+
+/** The repository with the default 5-second statement timeout (tests use it). */
+export const TaskRepositorySql = makeTaskRepositorySql({ statementTimeout: Duration.seconds(5) })
