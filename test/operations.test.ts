@@ -268,6 +268,20 @@ describe("processes", () => {
       const final = asTask(fromA)
       expect(updates).toContainEqual({ title: final.title, completed: final.completed })
       expect(asTasks(yield* call(b.base, "GET", "/users/77/tasks"))).toHaveLength(60)
+
+      // Many rows at once from both processes, in opposite orders: batches of several rows
+      // lock them in id order, so no deadlock (which would surface as 500s).
+      const ids = created.map((answer) => asTask(answer).id)
+      const crossed = yield* Effect.all(
+        [
+          ...ids.map((id) => call(a.base, "PUT", `/users/77/tasks/${id}`, json({ completed: true }))),
+          ...[...ids].reverse().map((id) => call(b.base, "PUT", `/users/77/tasks/${id}`, json({ title: `b${id}` })))
+        ],
+        { concurrency: "unbounded" }
+      )
+      expect(crossed.map((answer) => answer.status)).toEqual(Array(crossed.length).fill(200))
+      const after = asTasks(yield* call(a.base, "GET", "/users/77/tasks"))
+      expect(after.every((task) => task.completed && task.title === `b${task.id}`)).toBe(true)
     }), 120_000)
 
   it.scopedLive("the database password never reaches the logs", () =>

@@ -1,8 +1,10 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Redacted } from "effect"
+import { Duration, Effect, Fiber, Layer, Redacted } from "effect"
 import { pgLayer } from "../src/database/Database.ts"
+import { UserId } from "../src/domain/index.ts"
+import { TaskRepository } from "../src/repository/TaskRepository.ts"
 import { migrate } from "../src/database/Migrator.ts"
 import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
 import { embeddedServiceEnv, freshDatabaseUrl, temporaryDataDir } from "./support/postgres.ts"
@@ -75,6 +77,19 @@ describe("on PostgreSQL", () => {
       expect(invalid.status).toBe(400)
       expect((yield* call(base, "GET", "/users/77/tasks")).json).toEqual([])
     }))
+})
+
+describe("batched writes", () => {
+  it.live("a create interrupted while it waits for its batch never runs", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskRepository
+      const fiber = yield* Effect.fork(tasks.create(UserId.make(5), { title: "never", description: null }))
+      // The fork has queued its create; the batch leaves at the end of this turn.
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      yield* Effect.sleep("100 millis")
+      expect(yield* tasks.list(UserId.make(5))).toEqual([])
+    }).pipe(Effect.provide(PgRepository)))
 })
 
 describe("migrations", () => {

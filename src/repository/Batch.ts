@@ -44,6 +44,7 @@ export const batcher = <K, A, E, R>(
 
   const flush = () => {
     const batch = take()
+    if (batch.length === 0) return
     run(resolve(batch.map((entry) => entry.key))).addObserver((exit) => {
       for (const entry of batch) {
         entry.resume(Exit.isSuccess(exit) ? Effect.sync(() => exit.value(entry.key)) : Effect.failCause(exit.cause))
@@ -53,7 +54,14 @@ export const batcher = <K, A, E, R>(
 
   return (key) =>
     Effect.async<A, E>((resume) => {
-      pending.push({ key, resume })
+      const entry = { key, resume }
+      pending.push(entry)
       if (pending.length === 1) setImmediate(flush)
+      // Interrupted before its batch left: it leaves the queue and never runs. Once the
+      // batch's statement is sent it runs to its end, like any query in flight.
+      return Effect.sync(() => {
+        const index = pending.indexOf(entry)
+        if (index !== -1) pending.splice(index, 1)
+      })
     })
 }
