@@ -14,9 +14,6 @@ import { type Reply, replyError } from "./Reply.ts"
  */
 export interface Route<R> {
   readonly method: string
-  readonly name: string
-  /** Whether the endpoint takes a body; only then is one read. */
-  readonly hasPayload: boolean
   /**
    * Runs the endpoint. `body` yields the parsed JSON body or fails with the reply to
    * send instead (too large, not JSON); it is only run for endpoints with a payload,
@@ -108,8 +105,6 @@ const compileEndpoint = <R>(
 
   return {
     method: endpoint.method,
-    name: `${group.identifier}.${endpoint.name}`,
-    hasPayload: decodePayload !== undefined,
     run: (params, body) => {
       let path: unknown = undefined
       if (decodePath !== undefined) {
