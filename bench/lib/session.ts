@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs"
 import { chmod, mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -40,13 +41,29 @@ const profileArgs = (ctx: Context, name: string): Array<string> => {
   return ["--cpu-prof", `--cpu-prof-dir=${path.join(path.dirname(out), `${path.basename(out, ".json")}-profiles`, name)}`]
 }
 
+/** The node arguments of `npm start` (`node <flags> dist/main.js`), read from package.json. */
+const serviceArgs = (root: string): Array<string> => {
+  const manifest: unknown = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
+  const start = typeof manifest === "object" && manifest !== null && "scripts" in manifest &&
+      typeof manifest.scripts === "object" && manifest.scripts !== null && "start" in manifest.scripts &&
+      typeof manifest.scripts.start === "string"
+    ? manifest.scripts.start
+    : "node dist/main.js"
+  const [command, ...args] = start.split(/\s+/)
+  if (command !== "node") throw new Error(`npm start is not "node …": ${start}`)
+  return args
+}
+
 const targetSpec = (ctx: Context, target: Target, port: number, run: string): LaunchSpec => ({
   name: target,
   // Both run as plain node on esbuild bundles, as `npm start` runs the service (tsx's loader
   // would add ~120 MB to the service and ~45 MB to the baseline); the server is this very
   // process, so its pid is the one to sample.
   command: process.execPath,
-  args: [...profileArgs(ctx, `${target}-${run}`), "--enable-source-maps", target === "service" ? "dist/main.js" : "dist/bench-baseline.js"],
+  args: [
+    ...profileArgs(ctx, `${target}-${run}`),
+    ...(target === "service" ? serviceArgs(ctx.root) : ["--enable-source-maps", "dist/bench-baseline.js"])
+  ],
   cwd: ctx.root,
   env: { ...baseEnv(port), ...ctx.databases.envFor(target) },
   baseUrl: `http://127.0.0.1:${port}`,
