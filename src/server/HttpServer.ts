@@ -57,12 +57,14 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
       const origins = new Set(config.corsOrigins)
       let closing = false
 
+      const anyOriginHeaders = { "access-control-allow-origin": "*" }
+      const noOriginHeaders = { vary: "Origin" }
       const cors = (origin: string | undefined): Record<string, string> =>
         anyOrigin
-          ? { "access-control-allow-origin": "*" }
+          ? anyOriginHeaders
           : origin !== undefined && origins.has(origin)
           ? { "access-control-allow-origin": origin, vary: "Origin" }
-          : { vary: "Origin" }
+          : noOriginHeaders
 
       /** What to answer: everything that can go wrong is already a reply here. */
       const answer = (
