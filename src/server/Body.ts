@@ -13,10 +13,9 @@ type ReadFailure = "TooLarge" | "Broken"
 /**
  * Reads the rest of the body, at most `MAX_BODY_BYTES`, keeping its bytes or not. Past
  * the limit it stops reading (the caller must then close the connection, since the rest
- * of the body will never be read). A declared length over the limit fails at once.
+ * of the body will never be read).
  */
 const readBody = (request: Http.IncomingMessage, keep: boolean): Effect.Effect<Buffer, ReadFailure> => {
-  if (Number(request.headers["content-length"]) > MAX_BODY_BYTES) return Effect.fail("TooLarge")
   if (request.readableEnded) return Effect.succeed(Buffer.alloc(0))
   return Effect.async<Buffer, ReadFailure>((resume) => {
     const chunks: Array<Buffer> = []
@@ -51,7 +50,8 @@ const readBody = (request: Http.IncomingMessage, keep: boolean): Effect.Effect<B
  * caller close the connection.
  */
 export const readJson = (request: Http.IncomingMessage, onTooLarge: () => void): Effect.Effect<unknown, Reply> =>
-  readBody(request, true).pipe(
+  // A declared length over the limit is refused before reading a byte.
+  (Number(request.headers["content-length"]) > MAX_BODY_BYTES ? Effect.fail<ReadFailure>("TooLarge") : readBody(request, true)).pipe(
     Effect.mapError((failure) => {
       if (failure === "TooLarge") onTooLarge()
       return failure === "TooLarge" ? payloadTooLarge : invalidJson
