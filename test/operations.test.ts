@@ -6,6 +6,8 @@ import { spawn } from "node:child_process"
 import * as Net from "node:net"
 import { pgLayer } from "../src/database/Database.ts"
 import { MigratorLive } from "../src/database/Migrator.ts"
+import { UserId } from "../src/domain/index.ts"
+import { TaskRepository } from "../src/repository/TaskRepository.ts"
 import { makeTaskRepositorySql, TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
@@ -147,7 +149,8 @@ describe("writes that time out", () => {
       // Another session holds the task's row, then the owner's row, past the timeout.
       for (const [lock, method, path, body] of [
         [sql`SELECT 1 FROM tasks WHERE id = ${created.id} FOR UPDATE`, "PUT", `/users/1/tasks/${created.id}`, { title: "late" }],
-        [sql`SELECT 1 FROM users WHERE id = 1 FOR UPDATE`, "POST", "/users/1/tasks", { title: "late" }]
+        [sql`SELECT 1 FROM users WHERE id = 1 FOR UPDATE`, "POST", "/users/1/tasks", { title: "late" }],
+        [sql`SELECT 1 FROM tasks WHERE id = ${created.id} FOR UPDATE`, "DELETE", `/users/1/tasks/${created.id}`, undefined]
       ] as const) {
         const release = yield* Deferred.make<void>()
         const locked = yield* Deferred.make<void>()
@@ -156,7 +159,7 @@ describe("writes that time out", () => {
         )
         yield* Deferred.await(locked)
         const start = Date.now()
-        const answer = yield* call(base, method, path, json(body))
+        const answer = yield* call(base, method, path, body === undefined ? undefined : json(body))
         expect(answer.status, `${method} ${path}`).toBe(500)
         expect(seconds(start)).toBeLessThan(4)
         yield* Deferred.succeed(release, undefined)
@@ -166,6 +169,28 @@ describe("writes that time out", () => {
       const listed = asTasks(yield* call(base, "GET", "/users/1/tasks"))
       expect(listed.map((task) => task.title)).toEqual(["before"])
     }), 60_000)
+
+  it.scopedLive("the timeout is the write's own: it does not stay on the pooled connection", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabaseUrl
+      // One connection, so the reads below run on the very connection the writes used.
+      const context = yield* Layer.build(
+        makeTaskRepositorySql({ statementTimeout: Duration.millis(300) }).pipe(
+          Layer.provide(MigratorLive),
+          Layer.provideMerge(pgLayer(url, { poolSize: 1, connectTimeout: Duration.seconds(2), queryTimeout: Duration.seconds(5) })),
+          Layer.provide(NodeContext.layer)
+        )
+      )
+      const tasks = Context.get(context, TaskRepository)
+      const sql = Context.get(context, SqlClient.SqlClient)
+      const created = yield* tasks.create(UserId.make(1), { title: "t", description: null })
+      yield* tasks.update(UserId.make(1), created.id, { completed: true })
+      yield* tasks.remove(UserId.make(1), created.id)
+      const [setting] = yield* sql<{ statement_timeout: string }>`SHOW statement_timeout`
+      expect(setting?.statement_timeout).toBe("0")
+      // A statement longer than the writes' timeout runs to its end on that connection.
+      yield* sql`SELECT pg_sleep(0.5)`
+    }), 30_000)
 })
 
 describe("configuration", () => {

@@ -76,7 +76,7 @@ for (const [name, layer] of repositories) {
         expect(yield* tasks.get(alice, created.id)).toEqual(Option.none())
       })))
 
-    it.live("text round-trips exactly: quotes, SQL, markup, emoji, 500 code points", () =>
+    it.live("text round-trips exactly through create and update: quotes, escapes, SQL, markup, emoji, 500 code points", () =>
       run(Effect.gen(function*() {
         const tasks = yield* TaskRepository
         const title = "😀".repeat(500)
@@ -84,6 +84,11 @@ for (const [name, layer] of repositories) {
         const created = yield* tasks.create(alice, { title, description })
         expect(created).toMatchObject({ title, description })
         expect(yield* tasks.get(alice, created.id)).toEqual(Option.some(created))
+        // What a literal-quoting or JSON bug would mangle: quotes, backslashes, escape-looking text.
+        const tricky = "E'\\' '' \\' \\\\ \\u0041 \\n \t\n\r \u0001\u001f \"\\\" $$ $1 }]} é"
+        const updated = yield* tasks.update(alice, created.id, { title: tricky, description: tricky })
+        expect(Option.map(updated, (task) => [task.title, task.description])).toEqual(Option.some([tricky, tricky]))
+        expect(yield* tasks.get(alice, created.id)).toEqual(updated)
       })))
 
     it.live("ids are distinct across owners and the largest owner id works", () =>
