@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Duration, Effect, Layer, Option, Schema } from "effect"
+import { Duration, Effect, type Either, Layer, Option, type ParseResult, Schema } from "effect"
 import { type CreateTask, Task, type TaskId, type UpdateTask, type UserId } from "../domain/index.ts"
+import { decoder } from "../schema/Compile.ts"
 import { batcher } from "./Batch.ts"
 import { TaskRepository } from "./TaskRepository.ts"
 
@@ -9,12 +10,9 @@ import { TaskRepository } from "./TaskRepository.ts"
  * Date. They are checked against the type side of `Task`, so nothing unchecked leaves
  * the repository.
  */
-const TaskRow = Schema.typeSchema(Task)
-const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRow))
+const decodeTasks = decoder(Schema.Array(Schema.typeSchema(Task)))
 
-/** The rows writes return (see `write`). */
-const WrittenTasks = Schema.Array(TaskRow)
-const DeletedIds = Schema.Array(Schema.Struct({ id: Schema.Number }))
+const decodeDeleted = decoder(Schema.Array(Schema.Struct({ id: Schema.Number })))
 
 /**
  * A value as JSON in an SQL string literal. The `E'…'` form with quotes and backslashes
@@ -75,11 +73,10 @@ export const makeTaskRepositorySql = (options: { readonly statementTimeout: Dura
        * in a string literal, unpacked by `json_to_recordset`; ids are checked integers.
        */
       const timeoutMs = Math.round(Duration.toMillis(options.statementTimeout))
-      const write = <A, I>(statement: string, rows: Schema.Schema<A, I>) =>
+      const write = <A>(statement: string, decodeRows: (rows: unknown) => Either.Either<A, ParseResult.ParseError>) =>
         sql.unsafe(`SET LOCAL statement_timeout = ${timeoutMs}; ${statement}`).pipe(
           // Two results: the SET's (no rows), then the statement's.
-          Effect.flatMap(Schema.decodeUnknown(Schema.Tuple(Schema.Unknown, rows))),
-          Effect.map(([, written]) => written)
+          Effect.flatMap((results) => decodeRows(results[1]))
         )
 
       const runtime = yield* Effect.runtime<never>()
@@ -129,7 +126,7 @@ export const makeTaskRepositorySql = (options: { readonly statementTimeout: Dura
             )
             INSERT INTO tasks (user_id, title, description)
             SELECT user_id, title, description FROM input ORDER BY position
-            RETURNING id, title, description, completed, user_id, created_at, updated_at`, WrittenTasks).pipe(
+            RETURNING id, title, description, completed, user_id, created_at, updated_at`, decodeTasks).pipe(
           Effect.map((tasks) => {
             const byContent = new Map<string, Array<Task>>()
             for (const task of tasks) {
@@ -180,7 +177,7 @@ export const makeTaskRepositorySql = (options: { readonly statementTimeout: Dura
               FROM input, locked
               WHERE tasks.id = locked.id AND tasks.user_id = input.user_id AND tasks.id = input.id
               RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id,
-                        tasks.created_at, tasks.updated_at`, WrittenTasks).pipe(
+                        tasks.created_at, tasks.updated_at`, decodeTasks).pipe(
             Effect.map(answerById)
           ),
         { distinct: (key) => String(key.id) }
@@ -196,7 +193,7 @@ export const makeTaskRepositorySql = (options: { readonly statementTimeout: Dura
         },
         remove: (owner, id) =>
           Effect.suspend(() =>
-            write(`DELETE FROM tasks WHERE user_id = ${integer(owner)} AND id = ${integer(id)} RETURNING id`, DeletedIds)
+            write(`DELETE FROM tasks WHERE user_id = ${integer(owner)} AND id = ${integer(id)} RETURNING id`, decodeDeleted)
           ).pipe(
             Effect.map((rows) => rows.length > 0),
             bounded("remove")

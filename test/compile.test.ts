@@ -1,0 +1,81 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Arbitrary, Either, FastCheck as fc, type ParseResult, Schema } from "effect"
+import { Api } from "../src/api/Api.ts"
+import { CreateTask, Task, UpdateTask } from "../src/domain/index.ts"
+import { decoder, encoder, hasFastPath } from "../src/schema/Compile.ts"
+
+/**
+ * The compiled codecs must answer exactly as Schema does: the same success value, or a
+ * failure (theirs is Schema's own). Checked on valid values, on valid values with one field
+ * broken or removed, and on anything at all.
+ */
+
+/** Any schema of this API, as the codecs see it: an AST. */
+const opaque = (schema: Schema.Schema.All): Schema.Schema<unknown, unknown> => Schema.make(schema.ast)
+
+const successSchemas = Object.values(Api.groups).flatMap((group) =>
+  Object.values(group.endpoints).map((endpoint) => ({
+    name: `${group.identifier}.${endpoint.name} success`,
+    schema: opaque(endpoint.successSchema)
+  }))
+)
+
+const schemas: ReadonlyArray<{ readonly name: string; readonly schema: Schema.Schema<unknown, unknown> }> = [
+  ...successSchemas,
+  { name: "Task rows", schema: opaque(Schema.Array(Schema.typeSchema(Task))) },
+  { name: "CreateTask", schema: opaque(CreateTask) },
+  { name: "UpdateTask", schema: opaque(UpdateTask) },
+  { name: "a union of literals and refinements", schema: opaque(Schema.Union(Schema.Literal("a"), Schema.NullOr(Schema.Int))) }
+]
+
+const sameAnswer = <A>(
+  fast: Either.Either<A, ParseResult.ParseError>,
+  reference: Either.Either<A, ParseResult.ParseError>
+) => {
+  expect(Either.isRight(fast)).toBe(Either.isRight(reference))
+  if (Either.isRight(fast) && Either.isRight(reference)) expect(fast.right).toStrictEqual(reference.right)
+  if (Either.isLeft(fast) && Either.isLeft(reference)) expect(fast.left.message).toBe(reference.left.message)
+}
+
+/** A value, or the value with one of its fields replaced by anything, or removed. */
+const damaged = <A>(valid: fc.Arbitrary<A>): fc.Arbitrary<unknown> =>
+  fc.oneof(
+    valid,
+    fc.tuple(valid, fc.nat(), fc.anything(), fc.boolean()).map(([value, pick, junk, remove]) => {
+      if (typeof value !== "object" || value === null) return junk
+      const target: Record<string, unknown> = Array.isArray(value)
+        ? (value[pick % Math.max(value.length, 1)] ?? {})
+        : { ...value }
+      const keys = Object.keys(target)
+      const key = keys[pick % Math.max(keys.length, 1)] ?? "extra"
+      if (remove) delete target[key]
+      else target[key] = junk
+      return Array.isArray(value) ? value : target
+    }),
+    fc.anything()
+  )
+
+describe("compiled codecs", () => {
+  it("take the fast path for the tasks' responses and rows", () => {
+    expect(hasFastPath(Schema.Array(Task), "encode")).toBe(true)
+    expect(hasFastPath(Task, "encode")).toBe(true)
+    expect(hasFastPath(Schema.Array(Schema.typeSchema(Task)), "decode")).toBe(true)
+  })
+
+  for (const { name, schema } of schemas) {
+    it(`${name}: encoding answers as Schema does`, () => {
+      const encode = encoder(schema)
+      const reference = Schema.encodeUnknownEither(schema)
+      fc.assert(fc.property(damaged(Arbitrary.make(schema)), (value) => sameAnswer(encode(value), reference(value))), {
+        numRuns: 300
+      })
+    })
+
+    it(`${name}: decoding answers as Schema does`, () => {
+      const decode = decoder(schema)
+      const reference = Schema.decodeUnknownEither(schema)
+      const encoded = Arbitrary.make(schema).map((value) => Either.getOrElse(Schema.encodeUnknownEither(schema)(value), () => value))
+      fc.assert(fc.property(damaged(encoded), (value) => sameAnswer(decode(value), reference(value))), { numRuns: 300 })
+    })
+  }
+})
