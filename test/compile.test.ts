@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Arbitrary, Either, FastCheck as fc, type ParseResult, Schema } from "effect"
+import { Arbitrary, Either, FastCheck as fc, Option, type ParseResult, Schema } from "effect"
 import { Api } from "../src/api/Api.ts"
-import { CreateTask, Task, UpdateTask } from "../src/domain/index.ts"
+import { Task, TaskIdFromPath, UserIdFromPath } from "../src/domain/index.ts"
 import { decoder, encoder, hasFastPath } from "../src/schema/Compile.ts"
 
 /**
@@ -13,18 +13,23 @@ import { decoder, encoder, hasFastPath } from "../src/schema/Compile.ts"
 /** Any schema of this API, as the codecs see it: an AST. */
 const opaque = (schema: Schema.Schema.All): Schema.Schema<unknown, unknown> => Schema.make(schema.ast)
 
-const successSchemas = Object.values(Api.groups).flatMap((group) =>
-  Object.values(group.endpoints).map((endpoint) => ({
-    name: `${group.identifier}.${endpoint.name} success`,
-    schema: opaque(endpoint.successSchema)
-  }))
+/** Every schema an endpoint decodes or encodes with: path, payload, success. */
+const endpointSchemas = Object.values(Api.groups).flatMap((group) =>
+  Object.values(group.endpoints).flatMap((endpoint) => {
+    const name = `${group.identifier}.${endpoint.name}`
+    const path: Option.Option<Schema.Schema.All> = endpoint.pathSchema
+    const payload: Option.Option<Schema.Schema.All> = endpoint.payloadSchema
+    return [
+      { name: `${name} success`, schema: opaque(endpoint.successSchema) },
+      ...Option.toArray(path).map((schema) => ({ name: `${name} path`, schema: opaque(schema) })),
+      ...Option.toArray(payload).map((schema) => ({ name: `${name} payload`, schema: opaque(schema) }))
+    ]
+  })
 )
 
 const schemas: ReadonlyArray<{ readonly name: string; readonly schema: Schema.Schema<unknown, unknown> }> = [
-  ...successSchemas,
+  ...endpointSchemas,
   { name: "Task rows", schema: opaque(Schema.Array(Schema.typeSchema(Task))) },
-  { name: "CreateTask", schema: opaque(CreateTask) },
-  { name: "UpdateTask", schema: opaque(UpdateTask) },
   { name: "a union of literals and refinements", schema: opaque(Schema.Union(Schema.Literal("a"), Schema.NullOr(Schema.Int))) }
 ]
 
@@ -56,10 +61,21 @@ const damaged = <A>(valid: fc.Arbitrary<A>): fc.Arbitrary<unknown> =>
   )
 
 describe("compiled codecs", () => {
-  it("take the fast path for the tasks' responses and rows", () => {
+  it("take the fast path for the tasks' responses, rows and paths", () => {
     expect(hasFastPath(Schema.Array(Task), "encode")).toBe(true)
     expect(hasFastPath(Task, "encode")).toBe(true)
     expect(hasFastPath(Schema.Array(Schema.typeSchema(Task)), "decode")).toBe(true)
+    expect(hasFastPath(Schema.Struct({ user_id: UserIdFromPath, task_id: TaskIdFromPath }), "decode")).toBe(true)
+  })
+
+  it("path ids: the edge spellings decode as Schema decodes them", () => {
+    const path = Schema.Struct({ user_id: UserIdFromPath, task_id: TaskIdFromPath })
+    const decode = decoder(path)
+    const reference = Schema.decodeUnknownEither(path)
+    for (const text of ["1", "0", "-1", "01", "007", "1e3", "+1", " 1", "1 ", "1.0", "2147483647", "2147483648", "", "abc", "١٢", "0x10"]) {
+      sameAnswer(decode({ user_id: text, task_id: "5" }), reference({ user_id: text, task_id: "5" }))
+      sameAnswer(decode({ user_id: "5", task_id: text }), reference({ user_id: "5", task_id: text }))
+    }
   })
 
   for (const { name, schema } of schemas) {

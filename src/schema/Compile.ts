@@ -96,10 +96,18 @@ const compile = (ast: SchemaAST.AST, isDecoding: boolean): Fast | undefined => {
       return (input) => rightOf(parse(input, options, declaration))
     }
     case "Transformation": {
-      if (!SchemaAST.isFinalTransformation(ast.transformation)) return undefined
       const first = compile(isDecoding ? ast.from : ast.to, isDecoding)
       const last = compile(isDecoding ? ast.to : ast.from, isDecoding)
       if (first === undefined || last === undefined) return undefined
+      // `Schema.compose`: the two sides meet unchanged.
+      if (SchemaAST.isComposeTransformation(ast.transformation)) {
+        return (input) => {
+          const a = first(input)
+          return a === Fail ? Fail : last(a)
+        }
+      }
+      // Property renames and defaults (`TypeLiteralTransformation`) are left to Schema.
+      if (!SchemaAST.isFinalTransformation(ast.transformation)) return undefined
       const transform = isDecoding ? ast.transformation.decode : ast.transformation.encode
       const transformation = ast
       return (input) => {

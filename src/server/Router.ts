@@ -4,7 +4,7 @@ import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Effect, Either, ParseResult, Schema, SchemaAST } from "effect"
 import { ValidationError, Validation } from "../domain/index.ts"
-import { encoder } from "../schema/Compile.ts"
+import { decoder, encoder } from "../schema/Compile.ts"
 import type { ApiHandlers } from "./Handlers.ts"
 import { type Reply, replyError } from "./Reply.ts"
 
@@ -77,14 +77,12 @@ const compileEndpoint = <R>(
   endpoint: AnyEndpoint,
   handler: AnyHandler<R>
 ): Route<R> => {
-  const decodePath = endpoint.pathSchema._tag === "Some"
-    ? Schema.decodeUnknownEither(contextFree(endpoint.pathSchema.value))
-    : undefined
+  // Compiled from the endpoint's schemas (see Compile.ts); a failure is Schema's own error.
+  const decodePath = endpoint.pathSchema._tag === "Some" ? decoder(contextFree(endpoint.pathSchema.value)) : undefined
   const decodePayload = endpoint.payloadSchema._tag === "Some"
-    ? Schema.decodeUnknownEither(contextFree(endpoint.payloadSchema.value))
+    ? decoder(contextFree(endpoint.payloadSchema.value))
     : undefined
   const successStatus = HttpApiSchema.getStatusSuccessAST(endpoint.successSchema.ast)
-  // Responses are the hot path (a list is 20 tasks, 40 timestamps): compiled from the schema.
   const encodeSuccess = encoder(contextFree(endpoint.successSchema))
   const errors = errorCodecs([endpoint.errorSchema, group.errorSchema, api.errorSchema])
 
