@@ -54,15 +54,21 @@ const serviceArgs = (root: string): Array<string> => {
   return args
 }
 
+/** `npm start`'s node flags with its entry point replaced: the baseline runs under the same V8 settings. */
+const baselineArgs = (root: string): Array<string> => [
+  ...serviceArgs(root).filter((arg) => arg.startsWith("-")),
+  "dist/bench-baseline.js"
+]
+
 const targetSpec = (ctx: Context, target: Target, port: number, run: string): LaunchSpec => ({
   name: target,
-  // Both run as plain node on esbuild bundles, as `npm start` runs the service (tsx's loader
+  // Both run as plain node on esbuild bundles, with `npm start`'s node flags (tsx's loader
   // would add ~120 MB to the service and ~45 MB to the baseline); the server is this very
   // process, so its pid is the one to sample.
   command: process.execPath,
   args: [
     ...profileArgs(ctx, `${target}-${run}`),
-    ...(target === "service" ? serviceArgs(ctx.root) : ["--enable-source-maps", "dist/bench-baseline.js"])
+    ...(target === "service" ? serviceArgs(ctx.root) : baselineArgs(ctx.root))
   ],
   cwd: ctx.root,
   env: { ...baseEnv(port), ...ctx.databases.envFor(target) },
