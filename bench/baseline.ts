@@ -7,8 +7,8 @@ import { decodeCreate, decodeId, decodePatch, describe } from "./baseline/valida
 import type { Decoded, Violation } from "./baseline/validate.ts"
 
 /**
- * The bare baseline: node:http, postgres.js, hand-written routing and validation, the same SQL
- * and the same response bytes as the service. It is what Node can do with no framework at all,
+ * The bare baseline: node:http, postgres.js, hand-written routing and validation, one prepared
+ * statement per request, and the same response bytes as the service. It is what Node can do with no framework at all,
  * so the ratio service/baseline shows what the framework costs.
  *
  * Env: PORT (8001), HOST (127.0.0.1), DATABASE_URL (required), BASELINE_POOL_SIZE (10).

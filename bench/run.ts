@@ -17,8 +17,8 @@ import { formatTable } from "./lib/table.ts"
 import { ensureWrk, stopWrk } from "./lib/wrk.ts"
 
 /**
- * `npm run bench`: the service against the bare baseline (bench/baseline.ts), same database,
- * same SQL, same bytes on the wire, alternating per round. See `npm run bench -- --help`.
+ * `npm run bench`: the service against the bare baseline (bench/baseline.ts), same schema,
+ * same bytes on the wire, alternating per round. See `npm run bench -- --help`.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const log = (line: string) => process.stderr.write(line + "\n")
