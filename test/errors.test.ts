@@ -63,4 +63,17 @@ describe("internal errors", () => {
       })
       expect(typeof requestLines[0]!["duration_ms"]).toBe("number")
     }))
+
+  it.scopedLive("below info there is no request line", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const capture = Logger.make(({ message }) => {
+        lines.push(String(message))
+      })
+      const base = yield* serve(undefined, { logLevel: LogLevel.Warning }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      expect((yield* call(base, "GET", "/users/3/tasks")).status).toBe(200)
+      expect(lines.filter((line) => line.includes("request"))).toEqual([])
+    }))
 })
