@@ -1,9 +1,9 @@
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Pg from "pg"
-import { parseTimestamptz } from "./Timestamps.ts"
 import { DatabaseConfig } from "../AppConfig.ts"
 import * as Embedded from "./Embedded.ts"
+import { parseTimestamptz } from "./Timestamps.ts"
 
 /** The parts of a URL that are safe to log: never the password. */
 export const describeUrl = (url: Redacted.Redacted<string>): string => {
