@@ -43,18 +43,17 @@ const answerById = (tasks: ReadonlyArray<Task>) => {
  * The PostgreSQL repository. Reads, creates and updates that arrive together are answered
  * by one statement per kind (see `Batch.ts`); each is a single statement, so it is atomic
  * without an explicit transaction, and every read, update and delete selects by owner.
- * A failing statement is a defect: a 500, logged once with its cause.
+ * The owner row of a first task is created by a CTE of the same INSERT. A failing
+ * statement is a defect: a 500, logged once with its cause.
  *
  * No span per repository call: with no tracer configured it only cost time (~10% of a GET's
- * CPU). @effect/sql still opens a span per statement, for whoever adds a tracer. The owner row of a first task is created by a CTE of the same INSERT.
+ * CPU). @effect/sql still opens a span per statement, for whoever adds a tracer.
  */
 export const makeTaskRepositorySql = (options: { readonly statementTimeout: Duration.Duration }) =>
   Layer.effect(
     TaskRepository,
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
-
-
 
       /**
        * Writes go to PostgreSQL as one simple-protocol message: `SET LOCAL statement_timeout`,
