@@ -35,8 +35,12 @@ describe("internal errors", () => {
         const line = failures.find((candidate) => candidate.includes(`req-${method}`))
         expect(line).toContain("SELECT secret FROM tasks")
       }
-      const ready = yield* call(base, "GET", "/health/ready")
+      const ready = yield* call(base, "GET", "/health/ready", undefined, { "x-request-id": "ready-check" })
       expect(ready.status).toBe(503)
+      // A line logged by a handler carries the request's id too.
+      const warning = lines.find((line) => line.includes("\"Readiness check failed\""))
+      expect(warning).toContain("\"request_id\":\"ready-check\"")
+      expect(warning).toContain("\"path\":\"/health/ready\"")
       expect(asError(ready)).toEqual({ code: "SERVICE_UNAVAILABLE", message: "Database is not available" })
       const alive = yield* call(base, "GET", "/health")
       expect(alive.status).toBe(200)
