@@ -68,6 +68,26 @@ describe("compiled codecs", () => {
     expect(hasFastPath(Schema.Struct({ user_id: UserIdFromPath, task_id: TaskIdFromPath }), "decode")).toBe(true)
   })
 
+  it("refinements are encoded as Schema encodes them: the whole value checked first", () => {
+    // The filter sees the value as the type side decodes it (unknown keys dropped)...
+    const needsB = Schema.Struct({ a: Schema.Number }).pipe(Schema.filter((o) => "b" in o))
+    sameAnswer(encoder(needsB)({ a: 1, b: 2 }), Schema.encodeUnknownEither(needsB)({ a: 1, b: 2 }))
+    // ...and before any transformation under it runs.
+    const firstUpper = Schema.transform(Schema.String, Schema.Array(Schema.String), {
+      strict: true,
+      decode: (text) => [text],
+      encode: (list) => list[0]!.toUpperCase()
+    }).pipe(Schema.filter((list) => list.length > 0))
+    sameAnswer(encoder(firstUpper)([]), Schema.encodeUnknownEither(firstUpper)([]))
+    sameAnswer(encoder(firstUpper)(["a"]), Schema.encodeUnknownEither(firstUpper)(["a"]))
+  })
+
+  it("an empty struct answers as Schema does", () => {
+    const empty = Schema.Struct({})
+    sameAnswer(decoder(empty)({ a: 1 }), Schema.decodeUnknownEither(empty)({ a: 1 }))
+    sameAnswer(encoder(empty)({ a: 1 }), Schema.encodeUnknownEither(empty)({ a: 1 }))
+  })
+
   it("path ids: the edge spellings decode as Schema decodes them", () => {
     const path = Schema.Struct({ user_id: UserIdFromPath, task_id: TaskIdFromPath })
     const decode = decoder(path)

@@ -22,11 +22,13 @@ const options = SchemaAST.defaultParseOption
 const rightOf = (result: unknown): unknown =>
   Either.isEither(result) && Either.isRight(result) ? result.right : Fail
 
-/** A struct, under any refinements and transformations. */
+/** A struct (or a class, through its surrogate), under any refinements and transformations. */
 const isStructLike = (ast: SchemaAST.AST): boolean => {
   switch (ast._tag) {
     case "TypeLiteral":
       return true
+    case "Declaration":
+      return Option.isSome(SchemaAST.getSurrogateAnnotation(ast))
     case "Refinement":
       return isStructLike(ast.from)
     case "Transformation":
@@ -37,6 +39,9 @@ const isStructLike = (ast: SchemaAST.AST): boolean => {
       return false
   }
 }
+
+const underRefinements = (ast: SchemaAST.AST): SchemaAST.AST =>
+  SchemaAST.isRefinement(ast) ? underRefinements(ast.from) : ast
 
 const compileAll = (asts: ReadonlyArray<SchemaAST.AST>, isDecoding: boolean): ReadonlyArray<Fast> | undefined => {
   const compiled: Array<Fast> = []
@@ -63,8 +68,8 @@ const compile = (ast: SchemaAST.AST, isDecoding: boolean): Fast | undefined => {
       return (input) => input === literal ? input : Fail
     }
     case "Union": {
-      // Schema tries members that carry literal-valued properties (tagged structs) before
-      // the others; only unions without such members keep their declared order.
+      // Schema picks among members that carry literal-valued properties (tagged structs) by
+      // those values, not in declared order; only unions without struct members are compiled.
       if (ast.types.some(isStructLike)) return undefined
       const members = compileAll(ast.types, isDecoding)
       if (members === undefined) return undefined
@@ -78,15 +83,22 @@ const compile = (ast: SchemaAST.AST, isDecoding: boolean): Fast | undefined => {
       }
     }
     case "Refinement": {
-      const from = compile(ast.from, isDecoding)
-      if (from === undefined) return undefined
-      const refinement = ast
-      // The filter always judges the type side: the output when decoding, the input when encoding.
-      return (input) => {
-        const output = from(input)
-        if (output === Fail) return Fail
-        return Option.isNone(refinement.filter(isDecoding ? output : input, options, refinement)) ? output : Fail
+      if (isDecoding) {
+        const from = compile(ast.from, true)
+        if (from === undefined) return undefined
+        const refinement = ast
+        return (input) => {
+          const output = from(input)
+          if (output === Fail) return Fail
+          return Option.isNone(refinement.filter(output, options, refinement)) ? output : Fail
+        }
       }
+      // As Schema encodes a refinement: the value is first checked as a whole against the
+      // type side (this filter included), then encoded by what is under the refinements.
+      const check = compile(SchemaAST.typeAST(ast), true)
+      const encode = compile(underRefinements(ast.from), false)
+      if (check === undefined || encode === undefined) return undefined
+      return (input) => check(input) === Fail ? Fail : encode(input)
     }
     case "Declaration": {
       const parse = isDecoding
@@ -118,7 +130,8 @@ const compile = (ast: SchemaAST.AST, isDecoding: boolean): Fast | undefined => {
       }
     }
     case "TypeLiteral": {
-      if (ast.indexSignatures.length > 0) return undefined
+      // Schema answers `{}` with the value itself, and index signatures are not modelled.
+      if (ast.propertySignatures.length === 0 || ast.indexSignatures.length > 0) return undefined
       const parsers = compileAll(ast.propertySignatures.map((property) => property.type), isDecoding)
       if (parsers === undefined) return undefined
       const properties = ast.propertySignatures.map((property, i) => ({
