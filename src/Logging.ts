@@ -2,10 +2,13 @@ import { Effect, Layer, Logger } from "effect"
 import { LogConfig } from "./AppConfig.ts"
 
 /**
- * Effect's JSON lines, byte for byte, cheaper for the common case. A line whose message is
- * text (the request line, every line this service writes but a few) is its structured form
- * through plain `JSON.stringify`; anything else, or anything `JSON.stringify` refuses, goes
- * through Effect's own JSON logger (errors spelled out, circular references cut).
+ * Effect's JSON lines, cheaper for the common case. A line whose message is text (the
+ * request line, every line this service writes but a few) is its structured form through
+ * plain `JSON.stringify`; anything else, or anything `JSON.stringify` refuses, goes through
+ * Effect's own JSON logger (errors spelled out, circular references cut). The bytes are
+ * Effect's (a test compares them), with one difference: a value that appears twice in a
+ * line is written twice, where Effect's logger drops the repeat. Lines are written to
+ * stdout directly, not through Effect's `Console` service.
  */
 export const jsonLogger = Logger.make<unknown, string>((options) => {
   const structured = Logger.structuredLogger.log(options)

@@ -67,7 +67,12 @@ export const makeTaskRepositorySql = (options: { readonly statementTimeout: Dura
        * `SET` would leak to other clients.
        *
        * The simple protocol carries no parameters: a batch's input travels as one JSON document
-       * in a string literal, unpacked by `json_to_recordset`; ids are checked integers.
+       * in a string literal, unpacked by `json_to_recordset`; ids are checked integers. So a
+       * write that fails is logged by PostgreSQL (`log_min_error_statement`) with the titles
+       * and descriptions of its batch, where a bound parameter would not be. Two more limits:
+       * inside an explicit transaction the `SET LOCAL` would hold to its end (no write runs in
+       * one), and the results are taken by position, which a client-wide result transform
+       * (`transformResultNames`, not used here) would break.
        */
       const timeoutMs = Math.round(Duration.toMillis(options.statementTimeout))
       const write = <A>(statement: string, decodeRows: (rows: unknown) => Either.Either<A, ParseResult.ParseError>) =>
