@@ -66,12 +66,13 @@ if (config.targets.includes("service") && !existsSync(path.join(root, "src", "ma
   }
 }
 
-// The same bundles `npm start` runs, built once for the whole run.
+// The same bundles `npm start` runs, built once for the whole run. The baseline's goes to
+// bench/dist: `npm start` (the start-up probe) rebuilds dist/ from scratch.
 execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
 execFileSync(
   "npx",
   ["esbuild", "bench/baseline.ts", "--bundle", "--platform=node", "--format=esm", "--target=node20", "--packages=external",
-    "--sourcemap", "--outfile=dist/bench-baseline.js", "--log-level=warning"],
+    "--sourcemap", "--outfile=bench/dist/baseline.js", "--log-level=warning"],
   { cwd: root, stdio: "inherit" }
 )
 

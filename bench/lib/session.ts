@@ -57,7 +57,7 @@ const serviceArgs = (root: string): Array<string> => {
 /** `npm start`'s node flags with its entry point replaced: the baseline runs under the same V8 settings. */
 const baselineArgs = (root: string): Array<string> => [
   ...serviceArgs(root).filter((arg) => arg.startsWith("-")),
-  "dist/bench-baseline.js"
+  "bench/dist/baseline.js"
 ]
 
 const targetSpec = (ctx: Context, target: Target, port: number, run: string): LaunchSpec => ({
