@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -23,7 +24,15 @@ const host = process.env.HOST ?? "127.0.0.1"
 const BODY_LIMIT = 1024 * 1024
 
 const sql = Db.connect(databaseUrl, Number(process.env.BASELINE_POOL_SIZE ?? "10"))
-const migrations = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "migrations")
+/** The repository's migrations/, found upwards from this file (bench/ as source, bench/dist/ as a bundle). */
+const findMigrations = (from: string): string => {
+  const candidate = path.join(from, "migrations")
+  if (existsSync(candidate)) return candidate
+  const parent = path.dirname(from)
+  if (parent === from) throw new Error("baseline: no migrations/ directory above the baseline")
+  return findMigrations(parent)
+}
+const migrations = findMigrations(path.dirname(fileURLToPath(import.meta.url)))
 
 // Key order and ISO timestamps are part of the wire format, so the object is built field by field.
 const wire = (row: TaskRow) => ({
