@@ -163,7 +163,11 @@ export const makeHttpServer = (config: ServerConfig): Layer.Layer<ListeningAddre
             FiberRefs.updateAs(refs, {
               fiberId,
               fiberRef: FiberRef.currentLogAnnotations,
-              value: HashMap.make(["request_id", requestId], ["method", method], ["path", pathname])
+              value: FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations).pipe(
+                HashMap.set<string, unknown>("request_id", requestId),
+                HashMap.set<string, unknown>("method", method),
+                HashMap.set<string, unknown>("path", pathname)
+              )
             })
         })
       }
