@@ -7,7 +7,7 @@ import * as Net from "node:net"
 import type { TaskRepository } from "../src/repository/TaskRepository.ts"
 import { TaskRepositoryMemory } from "../src/repository/TaskRepositoryMemory.ts"
 import { type Cast, type HostileRequest, hostileRequest, type Target, targetOf } from "./support/arbitraries.ts"
-import { type Answer, asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
+import { type Answer, asError, asTask, asTasks, call, json, jsonOf, serve } from "./support/http.ts"
 import { PgRepository } from "./support/repositories.ts"
 
 /**
@@ -74,13 +74,7 @@ const request = (
       })
       response.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8")
-        let parsed: unknown = undefined
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          parsed = undefined
-        }
-        resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json: parsed }))
+        resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json: jsonOf(text) }))
       })
     }
     const outgoing = verbatim

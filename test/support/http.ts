@@ -38,6 +38,15 @@ export interface Answer {
   readonly json: unknown
 }
 
+/** A body parsed as JSON, or undefined when it is not JSON. */
+export const jsonOf = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * One raw HTTP request. node:http rather than fetch, so that tests control exactly what
  * goes on the wire (any method, any body, no content type).
@@ -55,13 +64,7 @@ export const call = (
       response.on("data", (chunk: Buffer) => chunks.push(chunk))
       response.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8")
-        let json: unknown = undefined
-        try {
-          json = JSON.parse(text)
-        } catch {
-          json = undefined
-        }
-        resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json }))
+        resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text, json: jsonOf(text) }))
       })
     })
     request.on("error", (error) => resume(Effect.die(error)))
