@@ -297,13 +297,51 @@ describe("validation", () => {
       expect((yield* call(base, "GET", "/users/1/tasks")).json).toEqual([])
     }))
 
-  it.scopedLive("JSON is read whatever the content type says", () =>
+  it.scopedLive("a body that is not sent as JSON is a 415 before it is read; no Content-Type is JSON", () =>
     Effect.gen(function*() {
       const base = yield* serve()
-      const answer = yield* call(base, "POST", "/users/1/tasks", json({ title: "curl -d" }), {
-        "content-type": "application/x-www-form-urlencoded"
+      const body = json({ title: "content types" })
+      for (const type of ["application/x-www-form-urlencoded", "text/plain", "text/plain;charset=UTF-8", "application/jsonx",
+        "multipart/form-data; boundary=x", "application/xml", "json"]) {
+        for (const [method, path] of [["POST", "/users/1/tasks"], ["PUT", "/users/1/tasks/1"]] as const) {
+          const answer = yield* call(base, method, path, body, { "content-type": type })
+          expect(answer.status, `${method} ${type}`).toBe(415)
+          expect(asError(answer)).toEqual({
+            code: "UNSUPPORTED_MEDIA_TYPE",
+            message: "Request body must be JSON (Content-Type: application/json)"
+          })
+          expect(answer.headers["cache-control"]).toBe("no-store")
+        }
+      }
+      for (const type of [undefined, "application/json", "Application/JSON; charset=utf-8", "application/merge-patch+json"]) {
+        const answer = yield* call(base, "POST", "/users/1/tasks", body, type === undefined ? {} : { "content-type": type })
+        expect(answer.status, String(type)).toBe(201)
+      }
+      // Checked only where a body is read: a GET with a form body is still a GET.
+      const list = yield* call(base, "GET", "/users/1/tasks", "a=b", {
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": "3"
       })
-      expect(answer.status).toBe(201)
+      expect(list.status).toBe(200)
+    }))
+
+  it.scopedLive("a body nested deeper than 32 levels or with more than 1,000 keys is refused as not JSON", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const nested = (depth: number) => `{"title":"t","x":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`
+      expect((yield* call(base, "POST", "/users/1/tasks", nested(32))).status).toBe(201)
+      const deep = yield* call(base, "POST", "/users/1/tasks", nested(33))
+      expect(deep.status).toBe(400)
+      expect(asError(deep).details).toEqual({ field: "body", constraint: "json" })
+      const keys = (count: number) =>
+        json({ title: "t", ...Object.fromEntries(Array.from({ length: count - 1 }, (_, i) => [`k${i}`, i])) })
+      expect((yield* call(base, "POST", "/users/1/tasks", keys(1000))).status).toBe(201)
+      const wide = yield* call(base, "POST", "/users/1/tasks", keys(1001))
+      expect(wide.status).toBe(400)
+      expect(asError(wide).details).toEqual({ field: "body", constraint: "json" })
+      // Brackets and colons inside strings are text, not structure.
+      const text = yield* call(base, "POST", "/users/1/tasks", json({ title: "[".repeat(100) + ":".repeat(300), description: "{".repeat(2000) }))
+      expect(text.status).toBe(201)
     }))
 })
 
@@ -317,10 +355,10 @@ describe("routing and limits", () => {
         expect(asError(answer)).toEqual({ code: "NOT_FOUND", message: "Route not found" })
       }
       for (const [method, path, allow] of [
-        ["PATCH", "/users/1/tasks/1", "GET, PUT, DELETE, OPTIONS"],
-        ["DELETE", "/users/1/tasks", "GET, POST, OPTIONS"],
-        ["PUT", "/users/1/tasks", "GET, POST, OPTIONS"],
-        ["POST", "/users/1/tasks/1", "GET, PUT, DELETE, OPTIONS"]
+        ["PATCH", "/users/1/tasks/1", "GET, PUT, DELETE, HEAD, OPTIONS"],
+        ["DELETE", "/users/1/tasks", "GET, POST, HEAD, OPTIONS"],
+        ["PUT", "/users/1/tasks", "GET, POST, HEAD, OPTIONS"],
+        ["POST", "/users/1/tasks/1", "GET, PUT, DELETE, HEAD, OPTIONS"]
       ] as const) {
         const answer = yield* call(base, method, path)
         expect(answer.status).toBe(405)
@@ -335,7 +373,7 @@ describe("routing and limits", () => {
       for (const [method, path] of [["POST", "/openapi.json"], ["DELETE", "/docs"], ["PUT", "/openapi.json"]] as const) {
         const answer = yield* call(base, method, path)
         expect(answer.status).toBe(405)
-        expect(answer.headers.allow).toBe("GET")
+        expect(answer.headers.allow).toBe("GET, HEAD")
         expect(asError(answer).code).toBe("METHOD_NOT_ALLOWED")
       }
     }))

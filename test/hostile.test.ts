@@ -151,7 +151,8 @@ const codeOf: Readonly<Record<number, string>> = {
   400: "VALIDATION_ERROR",
   404: "NOT_FOUND",
   405: "METHOD_NOT_ALLOWED",
-  413: "PAYLOAD_TOO_LARGE"
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE"
 }
 
 /** What a response body must never contain (CONTRACT.md, Errors). */
@@ -514,7 +515,7 @@ describe("hostile input below the router", () => {
       expect(answer._tag === "Right" ? answer.right.status : answer.left).toBe(405)
       if (answer._tag === "Right") {
         expect(asError(answer.right).code).toBe("METHOD_NOT_ALLOWED")
-        expect(answer.right.headers.allow).toBe("GET, POST, OPTIONS")
+        expect(answer.right.headers.allow).toBe("GET, POST, HEAD, OPTIONS")
       }
     }))
 

@@ -25,7 +25,12 @@ describe("OpenAPI document", () => {
     expect(committed).not.toContain("HttpApiDecodeError")
     expect(document.openapi).toBe("3.1.0")
     const envelopes = new Set([
-      "ValidationError", "NotFoundError", "PayloadTooLargeError", "InternalError", "ServiceUnavailableError"
+      "ValidationError",
+      "NotFoundError",
+      "PayloadTooLargeError",
+      "UnsupportedMediaTypeError",
+      "InternalError",
+      "ServiceUnavailableError"
     ])
     for (const [path, item] of Object.entries(document.paths)) {
       for (const method of ["get", "post", "put", "delete"] as const) {

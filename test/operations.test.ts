@@ -29,10 +29,18 @@ describe("CORS", () => {
       })
       expect(preflight.status).toBe(204)
       expect(preflight.headers["access-control-allow-origin"]).toBe("*")
-      expect(preflight.headers["access-control-allow-methods"]).toBe("GET, PUT, DELETE, OPTIONS")
-      expect(preflight.headers["access-control-allow-headers"]).toBe("content-type")
+      expect(preflight.headers["access-control-allow-methods"]).toBe("GET, PUT, DELETE, HEAD, OPTIONS")
+      // Only the headers the API reads, whatever the browser asks for (not an echo).
+      expect(preflight.headers["access-control-allow-headers"]).toBe("content-type, x-request-id")
+      const greedy = yield* call(base, "OPTIONS", "/users/1/tasks", undefined, {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "x-anything, cookie"
+      })
+      expect(greedy.headers["access-control-allow-headers"]).toBe("content-type, x-request-id")
       const get = yield* call(base, "GET", "/users/1/tasks", undefined, { origin: "https://app.example" })
       expect(get.headers["access-control-allow-origin"]).toBe("*")
+      expect(get.headers["access-control-expose-headers"]).toBe("x-request-id")
     }))
 
   it.scopedLive("with CORS_ORIGINS, only the listed origins are allowed", () =>

@@ -2,6 +2,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
+import * as Describe from "../httpapi/Describe.ts"
 import {
   CreateTask,
   PayloadTooLargeWire,
@@ -9,6 +10,7 @@ import {
   TaskDeleted,
   TaskIdFromPath,
   TaskNotFoundWire,
+  UnsupportedMediaTypeWire,
   UpdateTask,
   UserIdFromPath,
   ValidationErrorWire
@@ -32,6 +34,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .setPayload(CreateTask)
       .addSuccess(Task, { status: 201 })
       .addError(PayloadTooLargeWire)
+      .addError(UnsupportedMediaTypeWire)
       .annotate(OpenApi.Summary, "Create a task")
       .annotate(OpenApi.Description, "The first task of an unknown user creates that user. Unknown fields are ignored.")
   )
@@ -49,6 +52,7 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .addSuccess(Task)
       .addError(TaskNotFoundWire)
       .addError(PayloadTooLargeWire)
+      .addError(UnsupportedMediaTypeWire)
       .annotate(OpenApi.Summary, "Change some fields of a task")
       .annotate(
         OpenApi.Description,
@@ -63,5 +67,8 @@ export class TasksApi extends HttpApiGroup.make("tasks")
       .annotate(OpenApi.Summary, "Delete a task")
   )
   .addError(ValidationErrorWire)
+  .annotate(Describe.ResponseHeaders, {
+    "2XX": { "Cache-Control": { description: "Kept by the client only, and always revalidated", value: "private, no-cache" } }
+  })
   .annotate(OpenApi.Description, "A task belonging to another user answers exactly as a task that does not exist.")
 {}

@@ -57,6 +57,10 @@ export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("Payl
   message: withDefault("Request body is larger than 1 MiB")
 }) {}
 
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  message: withDefault("Request body must be JSON (Content-Type: application/json)")
+}) {}
+
 export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
   message: withDefault("Internal server error")
 }) {}
@@ -66,7 +70,17 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
 }) {}
 
 export const ValidationDetails = Schema.Struct({
-  field: Schema.Literal("title", "description", "completed", "user_id", "task_id", "body"),
+  field: Schema.Literal(
+    "title",
+    "description",
+    "completed",
+    "user_id",
+    "task_id",
+    "limit",
+    "after",
+    "idempotency_key",
+    "body"
+  ),
   constraint: Schema.Literal("required", "non_empty", "max_length", "type", "json", "range"),
   expected: Schema.optionalWith(Schema.String, { exact: true }),
   min: Schema.optionalWith(Schema.Number, { exact: true }),
@@ -108,6 +122,13 @@ export const PayloadTooLargeWire = plainWire(
   "PAYLOAD_TOO_LARGE",
   413,
   "PayloadTooLargeError"
+)
+export const UnsupportedMediaTypeWire = plainWire(
+  UnsupportedMediaType,
+  "UnsupportedMediaType",
+  "UNSUPPORTED_MEDIA_TYPE",
+  415,
+  "UnsupportedMediaTypeError"
 )
 export const InternalErrorWire = plainWire(InternalError, "InternalError", "INTERNAL_ERROR", 500, "InternalError")
 export const ServiceUnavailableWire = plainWire(

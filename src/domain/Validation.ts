@@ -4,7 +4,16 @@ import { Option, ParseResult, SchemaAST } from "effect"
  * The fields a validation error can name, in the order the contract lists them.
  * `body` stands for the request body as a whole.
  */
-export type Field = "title" | "description" | "completed" | "user_id" | "task_id" | "body"
+export type Field =
+  | "title"
+  | "description"
+  | "completed"
+  | "user_id"
+  | "task_id"
+  | "limit"
+  | "after"
+  | "idempotency_key"
+  | "body"
 
 /** What a schema promises, written where the schema is declared and read back when it fails. */
 export type Rule =
@@ -25,7 +34,16 @@ const getRule = (ast: SchemaAST.AST): Option.Option<Rule> => SchemaAST.getAnnota
 /** A broken rule, located: what a `ValidationError` carries as its details. */
 export type Violation = Rule & { readonly field: Field }
 
-const fields: ReadonlySet<string> = new Set<Field>(["title", "description", "completed", "user_id", "task_id"])
+const fields: ReadonlySet<string> = new Set<Field>([
+  "title",
+  "description",
+  "completed",
+  "user_id",
+  "task_id",
+  "limit",
+  "after",
+  "idempotency_key"
+])
 
 const labels: Record<Field, string> = {
   title: "Task title",
@@ -33,6 +51,9 @@ const labels: Record<Field, string> = {
   completed: "Task completion flag",
   user_id: "User id",
   task_id: "Task id",
+  limit: "Query parameter limit",
+  after: "Query parameter after",
+  idempotency_key: "Idempotency-Key header",
   body: "Request body"
 }
 
@@ -59,16 +80,18 @@ export const describe = (violation: Violation): string => {
  * failure and visits properties in schema order, so with several bad fields the first
  * declared one is named.
  */
-export const violationOf = (issue: ParseResult.ParseIssue): Violation => {
-  const found = find(issue, "body")
-  return found ?? { field: "body", constraint: "type", expected: "a JSON object" }
+export const violationOf = (issue: ParseResult.ParseIssue, where: Field = "body"): Violation => {
+  const found = find(issue, where)
+  return found ?? { field: where, constraint: "type", expected: "a JSON object" }
 }
 
 const find = (issue: ParseResult.ParseIssue, field: Field): Violation | undefined => {
   switch (issue._tag) {
     case "Pointer": {
       const key = Array.isArray(issue.path) ? issue.path[0] : issue.path
-      const next = typeof key === "string" && fields.has(key) ? (key as Field) : field
+      // Header names are spelled with dashes (`idempotency-key`), fields with underscores.
+      const name = typeof key === "string" ? key.replaceAll("-", "_") : undefined
+      const next = name !== undefined && fields.has(name) ? (name as Field) : field
       return find(issue.issue, next)
     }
     case "Missing":

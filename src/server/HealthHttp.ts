@@ -2,7 +2,7 @@ import { Duration, Effect } from "effect"
 import type { HealthApi } from "../api/HealthApi.ts"
 import { ServiceUnavailable } from "../domain/index.ts"
 import { TaskRepository } from "../repository/TaskRepository.ts"
-import type { GroupHandlers } from "./Handlers.ts"
+import type { GroupHandlers } from "../httpapi/Handlers.ts"
 
 /** How long readiness waits for the database before calling it unavailable. */
 const READY_TIMEOUT = Duration.seconds(2)

@@ -2,7 +2,7 @@ import { Effect, Option } from "effect"
 import type { TasksApi } from "../api/TasksApi.ts"
 import { TaskNotFound } from "../domain/index.ts"
 import { TaskRepository } from "../repository/TaskRepository.ts"
-import type { GroupHandlers } from "./Handlers.ts"
+import type { GroupHandlers } from "../httpapi/Handlers.ts"
 
 const orNotFound = <A, R>(found: Effect.Effect<Option.Option<A>, never, R>) =>
   Effect.flatMap(found, Option.match({ onNone: () => Effect.fail(new TaskNotFound()), onSome: Effect.succeed }))

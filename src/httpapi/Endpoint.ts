@@ -1,0 +1,284 @@
+import type * as HttpApi from "@effect/platform/HttpApi"
+import type * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as HttpMethod from "@effect/platform/HttpMethod"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import { Chunk, Context, Effect, Either, type ParseResult, Stream } from "effect"
+import type * as Http from "node:http"
+import { type BodyFailure, type BodyLimits, readJson } from "./Body.ts"
+import { endpointCodecs, queryRecord, requestDecoder, type ResponseCodec } from "./Codecs.ts"
+import type { AnyHandler } from "./Handlers.ts"
+import * as Respond from "./Respond.ts"
+import { credentialOf } from "./Security.ts"
+
+/** A finished answer. Headers other than the endpoint's own are the adapter's business. */
+export interface Reply {
+  readonly status: number
+  readonly headers: Respond.Headers
+  /** `undefined`: an answer without content. */
+  readonly body: string | undefined
+  /** The rest of a streamed body, written after `body` as it is pulled. */
+  readonly rest?: Stream.Stream<string, unknown>
+}
+
+export type RequestPart = "path" | "urlParams" | "headers" | "payload"
+
+/** The answers the server gives on its own, in the API owner's error format. */
+export interface Edge {
+  /** A part of the request that its schema refuses. */
+  readonly invalid: (part: RequestPart, error: ParseResult.ParseError) => Reply
+  /** A body that cannot be read as JSON: too large (413), not JSON at all by type (415), not JSON. */
+  readonly body: (failure: Exclude<BodyFailure, "Broken">) => Reply
+  readonly notFound: Reply
+  readonly methodNotAllowed: Reply
+  readonly internalError: Reply
+  readonly malformedRequest: Reply
+}
+
+export interface Incoming {
+  readonly request: Http.IncomingMessage
+  readonly method: string
+  readonly url: string
+  /** After `?`, without it; "" when there is none. */
+  readonly query: string
+  readonly params: Readonly<Record<string, string>>
+}
+
+export interface CompiledEndpoint {
+  readonly method: string
+  readonly path: string
+  readonly run: (incoming: Incoming) => Effect.Effect<Reply, never, unknown>
+}
+
+type Middleware = (
+  incoming: Incoming,
+  inner: Effect.Effect<Reply, never, unknown>
+) => Effect.Effect<Reply, never, unknown>
+
+const noHeaders: Respond.Headers = {}
+
+/** The handler's headers, each one declared for the answer's status, merged over the constant ones. */
+const headersFor = (codec: ResponseCodec, given: Respond.Headers): Effect.Effect<Respond.Headers> => {
+  const names = Object.keys(given)
+  if (names.length === 0) return Effect.succeed(codec.constantHeaders)
+  const headers: Record<string, string> = { ...codec.constantHeaders }
+  for (const name of names) {
+    const declared = codec.settable.get(name.toLowerCase())
+    if (declared === undefined) {
+      return Effect.die(new Error(`A handler set the header ${name}, which is not declared for status ${codec.status}`))
+    }
+    headers[declared] = given[name]!
+  }
+  return Effect.succeed(headers)
+}
+
+const encodeWith = (codec: ResponseCodec, value: unknown, headers: Respond.Headers): Effect.Effect<Reply> =>
+  Effect.flatMap(headersFor(codec, headers), (merged) => {
+    if (codec.encode === undefined) return Effect.succeed<Reply>({ status: codec.status, headers: merged, body: undefined })
+    const encoded = codec.encode(value)
+    // A value that breaks its own schema is a bug, answered as one.
+    return Either.isLeft(encoded)
+      ? Effect.die(encoded.left)
+      : Effect.succeed<Reply>({ status: codec.status, headers: merged, body: JSON.stringify(encoded.right) })
+  })
+
+/**
+ * The member that answers a value. A lone success member needs no test (its encoder checks the
+ * value whole, and `is` on a large list would cost as much again); errors are class instances.
+ */
+const pick = (codecs: ReadonlyArray<ResponseCodec>, value: unknown, lone: boolean): ResponseCodec | undefined =>
+  lone && codecs.length === 1 ? codecs[0] : codecs.find((codec) => codec.is(value))
+
+const streamedReply = (codec: ResponseCodec, answer: Respond.Streamed<unknown>): Effect.Effect<Reply> => {
+  const encodeItem = codec.encodeItem
+  if (encodeItem === undefined) {
+    return Effect.die(new Error(`A streamed answer for status ${codec.status}, whose schema is not an array`))
+  }
+  const json = (item: unknown): string => {
+    const encoded = encodeItem(item)
+    if (Either.isLeft(encoded)) throw encoded.left
+    return JSON.stringify(encoded.right)
+  }
+  return Effect.flatMap(headersFor(codec, answer.headers), (headers) =>
+    Effect.try({ try: () => answer.head.map(json), catch: (error) => error }).pipe(
+      Effect.orDie,
+      Effect.map((head): Reply => {
+        let separator = head.length > 0 ? "," : ""
+        const rest = answer.rest.pipe(
+          Stream.mapChunks((items) => {
+            if (Chunk.isEmpty(items)) return Chunk.empty<string>()
+            const text = separator + Chunk.toReadonlyArray(items).map(json).join(",")
+            separator = ","
+            return Chunk.of(text)
+          }),
+          Stream.concat(Stream.make("]"))
+        )
+        return { status: codec.status, headers, body: "[" + head.join(","), rest }
+      })
+    ))
+}
+
+/** Either the endpoint's pipeline, or why this server cannot serve it. */
+export const compile = (options: {
+  readonly api: HttpApi.HttpApi.AnyWithProps
+  readonly group: HttpApiGroup.HttpApiGroup.AnyWithProps
+  readonly endpoint: HttpApiEndpoint.HttpApiEndpoint.AnyWithProps
+  readonly handler: AnyHandler
+  readonly authorize: ((path: unknown) => Effect.Effect<void, unknown, unknown>) | undefined
+  /** Where the middleware implementations are found. */
+  readonly context: Context.Context<never>
+  readonly edge: Edge
+  readonly limits: BodyLimits
+}): CompiledEndpoint | string => {
+  const { authorize, context, edge, endpoint, group, limits } = options
+  const codecs = endpointCodecs(options.api, group, endpoint)
+  if (typeof codecs === "string") return codecs
+  if (endpoint.payloadSchema._tag === "Some") {
+    if (!HttpMethod.hasBody(endpoint.method)) return "a payload on a method without a body (read from the query string)"
+    const encoding = HttpApiSchema.getEncoding(endpoint.payloadSchema.value.ast)
+    if (encoding.kind !== "Json" || HttpApiSchema.getMultipart(endpoint.payloadSchema.value.ast) !== undefined) {
+      return `a ${encoding.kind} payload (only JSON is served)`
+    }
+  }
+  const decodePath = requestDecoder(endpoint.pathSchema)
+  const decodeUrlParams = requestDecoder(endpoint.urlParamsSchema)
+  const urlParamsAst = endpoint.urlParamsSchema._tag === "Some" ? endpoint.urlParamsSchema.value.ast : undefined
+  const decodeHeaders = requestDecoder(endpoint.headersSchema)
+  const decodePayload = requestDecoder(endpoint.payloadSchema)
+  // As the handler's signature promises: `HttpApiBuilder` does the same untyped call.
+  const handler = options.handler as (request: Record<string, unknown>) => Effect.Effect<unknown, unknown, unknown>
+
+  const encodeFailure = (failure: unknown): Effect.Effect<Reply> => {
+    const [error, headers] = Respond.isWithHeaders(failure) ? [failure.value, failure.headers] : [failure, noHeaders]
+    const codec = pick(codecs.errors, error, false)
+    // An error the endpoint does not declare is a bug: a 500, logged with its cause.
+    return codec === undefined ? Effect.die(error) : encodeWith(codec, error, headers)
+  }
+
+  const encodeSuccess = (success: unknown): Effect.Effect<Reply> => {
+    if (Respond.isStreamed(success)) {
+      const codec = codecs.successes.find((candidate) => candidate.encodeItem !== undefined)
+      return codec === undefined
+        ? Effect.die(new Error(`${endpoint.name}: a streamed answer for a schema that is not an array`))
+        : streamedReply(codec, success)
+    }
+    const [value, headers] = Respond.isWithHeaders(success) ? [success.value, success.headers] : [success, noHeaders]
+    const codec = pick(codecs.successes, value, true)
+    return codec === undefined
+      ? Effect.die(new Error(`${endpoint.name}: the handler's answer matches none of its success schemas`))
+      : encodeWith(codec, value, headers)
+  }
+
+  const respond = (request: Record<string, unknown>) =>
+    Effect.matchEffect(handler(request), { onFailure: encodeFailure, onSuccess: encodeSuccess })
+
+  // After the path (and the group's authorization): url parameters, headers, then the body.
+  const decodeRest = (incoming: Incoming, path: unknown): Effect.Effect<Reply, never, unknown> => {
+    const request: Record<string, unknown> = { path }
+    if (decodeUrlParams !== undefined) {
+      const decoded = decodeUrlParams(queryRecord(incoming.query, urlParamsAst!))
+      if (Either.isLeft(decoded)) return Effect.succeed(edge.invalid("urlParams", decoded.left))
+      request["urlParams"] = decoded.right
+    }
+    if (decodeHeaders !== undefined) {
+      const decoded = decodeHeaders(incoming.request.headers)
+      if (Either.isLeft(decoded)) return Effect.succeed(edge.invalid("headers", decoded.left))
+      request["headers"] = decoded.right
+    }
+    const raw = { method: incoming.method, url: incoming.url, headers: incoming.request.headers, json: undefined as unknown }
+    request["raw"] = raw
+    if (decodePayload === undefined) return respond(request)
+    return Effect.matchEffect(readJson(incoming.request, limits), {
+      // A client gone mid-body gets the answer for a body that is not JSON; nobody reads it.
+      onFailure: (failure) => Effect.succeed(edge.body(failure === "Broken" ? "NotJson" : failure)),
+      onSuccess: (json) => {
+        raw.json = json
+        const decoded = decodePayload(json)
+        if (Either.isLeft(decoded)) return Effect.succeed(edge.invalid("payload", decoded.left))
+        request["payload"] = decoded.right
+        return respond(request)
+      }
+    })
+  }
+
+  const core = (incoming: Incoming): Effect.Effect<Reply, never, unknown> => {
+    let path: unknown = undefined
+    if (decodePath !== undefined) {
+      const decoded = decodePath(incoming.params)
+      if (Either.isLeft(decoded)) return Effect.succeed(edge.invalid("path", decoded.left))
+      path = decoded.right
+    }
+    if (authorize === undefined) return decodeRest(incoming, path)
+    return Effect.matchEffect(authorize(path), { onFailure: encodeFailure, onSuccess: () => decodeRest(incoming, path) })
+  }
+
+  // As `HttpApiBuilder` applies them: the group's, then the endpoint's, each wrapping the one
+  // before, so the last declared runs first; a failure answers with its declared error.
+  const middlewares: Array<Middleware> = []
+  for (const tag of new Set([...group.middlewares, ...endpoint.middlewares])) {
+    middlewares.push(middlewareOf(tag, context, encodeFailure))
+  }
+  let pipeline = core
+  for (const middleware of middlewares) {
+    const inner = pipeline
+    pipeline = (incoming) => middleware(incoming, inner(incoming))
+  }
+  return { method: endpoint.method, path: endpoint.path, run: pipeline }
+}
+
+/** The request as `HttpApiBuilder` hands it to a plain middleware (without its body). */
+const serverRequest = (incoming: Incoming) => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(incoming.request.headers)) {
+    if (typeof value === "string") headers.set(name, value)
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item)
+  }
+  const request = HttpServerRequest.fromWeb(
+    new Request(`http://${incoming.request.headers.host ?? "localhost"}${incoming.url}`, { method: incoming.method, headers })
+  )
+  return Context.make(HttpServerRequest.HttpServerRequest, request).pipe(
+    Context.add(HttpServerRequest.ParsedSearchParams, Object.fromEntries(new URLSearchParams(incoming.query)))
+  )
+}
+
+type MiddlewareTag = HttpApiMiddleware.TagClassAny & {
+  readonly provides?: Context.Tag<unknown, unknown>
+  readonly optional?: boolean
+}
+
+const middlewareOf = (
+  tag: HttpApiMiddleware.TagClassAny,
+  context: Context.Context<never>,
+  encodeFailure: (failure: unknown) => Effect.Effect<Reply>
+): Middleware => {
+  const described = tag as MiddlewareTag
+  // The implementation the server was built with (`Router.make` requires it in its context).
+  const implementation: unknown = Context.unsafeGet(context, tag as unknown as Context.Tag<unknown, unknown>)
+  let run: (incoming: Incoming) => Effect.Effect<unknown, unknown, unknown>
+  if (HttpApiMiddleware.isSecurity(tag)) {
+    const schemes = Object.entries(tag.security).map(([key, security]) => ({
+      security,
+      handle: (implementation as Record<string, (credential: unknown) => Effect.Effect<unknown, unknown, unknown>>)[key]!
+    }))
+    run = (incoming) => {
+      const query = new URLSearchParams(incoming.query)
+      let attempt: Effect.Effect<unknown, unknown, unknown> | undefined
+      for (const { handle, security } of schemes) {
+        const next = Effect.suspend(() => handle(credentialOf(security, incoming.request, query)))
+        attempt = attempt === undefined ? next : Effect.catchAll(attempt, () => next)
+      }
+      return attempt ?? Effect.void
+    }
+  } else {
+    const effect = implementation as Effect.Effect<unknown, unknown, unknown>
+    run = (incoming) => Effect.provide(effect, serverRequest(incoming))
+  }
+  const provides = described.provides
+  return (incoming, inner) =>
+    Effect.matchEffect(run(incoming), {
+      onFailure: (failure) => described.optional === true ? inner : encodeFailure(failure),
+      onSuccess: (service) => provides === undefined ? inner : Effect.provideService(inner, provides, service)
+    })
+}
