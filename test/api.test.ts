@@ -396,6 +396,50 @@ describe("routing and limits", () => {
       expect(accepted.status).not.toBe(413)
     }))
 
+  it.scopedLive("HEAD is served for every GET endpoint: same status and headers, no body", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const created = asTask(yield* call(base, "POST", "/users/7/tasks", json({ title: "head" })))
+      for (const path of ["/users/7/tasks", `/users/7/tasks/${created.id}`, "/users/7/tasks/999", "/users/x/tasks", "/health"]) {
+        const get = yield* call(base, "GET", path)
+        const head = yield* call(base, "HEAD", path)
+        expect([head.status, head.text], path).toEqual([get.status, ""])
+        expect(head.headers["content-length"], path).toBe(get.headers["content-length"])
+        expect(head.headers["cache-control"], path).toBe(get.headers["cache-control"])
+      }
+    }))
+
+  it.scopedLive("task answers may be kept by the client only; errors are never stored", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      const created = yield* call(base, "POST", "/users/8/tasks", json({ title: "cache" }))
+      expect(created.headers["cache-control"]).toBe("private, no-cache")
+      for (const path of ["/users/8/tasks", `/users/8/tasks/${asTask(created).id}`]) {
+        expect((yield* call(base, "GET", path)).headers["cache-control"]).toBe("private, no-cache")
+      }
+      for (const [method, path] of [["GET", "/users/8/tasks/999"], ["GET", "/nope"], ["PATCH", "/users/8/tasks"], ["GET", "/users/0/tasks"]]) {
+        expect((yield* call(base, method!, path!)).headers["cache-control"], `${method} ${path}`).toBe("no-store")
+      }
+    }))
+
+  it.scopedLive("an answer given before the body is read reaches a client still sending it (413, 415, 404)", () =>
+    Effect.gen(function*() {
+      const base = yield* serve()
+      // A chunked body of 6 MiB: the 413 comes after 1 MiB, while the client is still writing.
+      const big = Buffer.alloc(6 * 1024 * 1024, 0x20)
+      const send = (path: string, contentType: string) =>
+        Effect.map(
+          Effect.catchAllDefect(call(base, "POST", path, big, { "content-type": contentType, "transfer-encoding": "chunked" }), (defect) =>
+            Effect.succeed({ status: String(defect) })),
+          (answer) => answer.status
+        )
+      for (let round = 0; round < 4; round++) {
+        expect(yield* send("/users/1/tasks", "application/json")).toBe(413)
+        expect(yield* send("/users/1/tasks", "text/plain")).toBe(415)
+        expect(yield* send("/users/1/nothing", "application/json")).toBe(404)
+      }
+    }))
+
   it.scopedLive("responses carry nosniff and a request id, and no framework banner", () =>
     Effect.gen(function*() {
       const base = yield* serve()

@@ -10,10 +10,10 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Logger, LogLevel, Schema, type Scope } from "effect"
+import { Context, Duration, Effect, Layer, Logger, LogLevel, Schema, type Scope, Stream } from "effect"
 import * as fc from "fast-check"
 import * as Http from "node:http"
-import { type Edge, Handlers, NodeServer, type Reply, Router } from "../src/httpapi/index.ts"
+import { Describe, type Edge, Handlers, NodeServer, type Reply, Respond, Router } from "../src/httpapi/index.ts"
 import { Agent, AgentLive, AuthLive, makeHandlers, TestApi } from "./support/differential.ts"
 import { type Answer, call } from "./support/http.ts"
 
@@ -243,5 +243,70 @@ describe("src/httpapi refuses what it does not serve", () => {
       expect(yield* refusal(apiWide, { g: Handlers.group(apiWide, "g", { e: () => Effect.void }) } as never)).toContain(
         "middleware declared on the whole API"
       )
+    }))
+})
+
+describe("src/httpapi answers", () => {
+  const Numbers = Schema.Array(Schema.Struct({ n: Schema.Number }))
+  const FeaturesApi = HttpApi.make("features").add(
+    HttpApiGroup.make("f")
+      .add(HttpApiEndpoint.get("tagged", "/tagged").addSuccess(Schema.Struct({ ok: Schema.Boolean })))
+      .add(HttpApiEndpoint.get("rogue", "/rogue").addSuccess(Schema.Struct({ ok: Schema.Boolean })))
+      .add(HttpApiEndpoint.get("numbers", "/numbers/:count").setPath(Schema.Struct({ count: Schema.NumberFromString })).addSuccess(Numbers))
+      .annotate(Describe.ResponseHeaders, {
+        "200": { ETag: { description: "a version" }, "Cache-Control": { description: "policy", value: "private, no-cache" } }
+      })
+  )
+  const serveFeatures = Effect.gen(function*() {
+    const numbers = (count: number) =>
+      Stream.range(1, count).pipe(
+        Stream.rechunk(100),
+        Stream.map((n) => ({ n })),
+        // Past 250 the source fails, after the status and the first items went out.
+        Stream.tap((item) => (item.n === 251 ? Effect.fail("source failed") : Effect.void))
+      )
+    const router = Router.make(FeaturesApi, {
+      f: Handlers.group(FeaturesApi, "f", {
+        tagged: () => Effect.succeed(Respond.withHeaders({ ok: true }, { etag: "\"v1\"" })),
+        rogue: () => Effect.succeed(Respond.withHeaders({ ok: true }, { "x-undeclared": "1" })),
+        numbers: ({ path }) => Effect.succeed(Respond.streamed([{ n: 0 }], numbers(path.count)))
+      })
+    }, { edge, limits })
+    const built = yield* Layer.build(NodeServer.layer(router, {
+      host: "127.0.0.1",
+      port: 0,
+      shutdownTimeout: Duration.seconds(1),
+      headersTimeout: Duration.seconds(10),
+      requestTimeout: Duration.seconds(30),
+      corsOrigins: ["*"]
+    })).pipe(Logger.withMinimumLogLevel(LogLevel.None))
+    return `http://127.0.0.1:${Context.get(built, NodeServer.ListeningAddress).port}`
+  })
+
+  it.scopedLive("declared headers: constants added, the handler's set under their declared names, others refused", () =>
+    Effect.gen(function*() {
+      const base = yield* serveFeatures
+      const tagged = yield* call(base, "GET", "/tagged")
+      expect(tagged.status).toBe(200)
+      expect(tagged.headers.etag).toBe("\"v1\"")
+      expect(tagged.headers["cache-control"]).toBe("private, no-cache")
+      expect(tagged.headers["access-control-expose-headers"]).toBe("x-request-id, etag")
+      // A header the description does not declare is a bug of the handler: a 500, not a silent extra.
+      expect((yield* call(base, "GET", "/rogue")).status).toBe(500)
+      const head = yield* call(base, "HEAD", "/tagged")
+      expect([head.status, head.text, head.headers.etag, head.headers["content-length"]]).toEqual([200, "", "\"v1\"", tagged.headers["content-length"]])
+    }))
+
+  it.scopedLive("a streamed array is the whole array when its source ends, and visibly broken when it fails", () =>
+    Effect.gen(function*() {
+      const base = yield* serveFeatures
+      const whole = yield* call(base, "GET", "/numbers/200")
+      expect(whole.status).toBe(200)
+      expect(whole.headers["content-length"]).toBeUndefined()
+      expect(whole.json).toEqual([{ n: 0 }, ...Array.from({ length: 200 }, (_, i) => ({ n: i + 1 }))])
+      const broken = yield* Effect.either(Effect.catchAllDefect(call(base, "GET", "/numbers/400"), (defect) => Effect.fail(String(defect))))
+      // Either the connection breaks under the reader or what arrived is not a JSON array: never a wrong list.
+      if (broken._tag === "Right") expect(broken.right.json).toBeUndefined()
+      else expect(broken.left).toMatch(/aborted|socket hang up|ECONNRESET/)
     }))
 })
