@@ -254,6 +254,8 @@ export const judge = (results: Results): ReadonlyArray<Goal> => {
       goals.push({ goal: name, value: `${fixed(entry.reference.ratios.rps)}x`, verdict: verdict(entry.reference.ratios.rps >= floor) })
     } else if (entry.skipped !== undefined) {
       goals.push({ goal: name, value: `skipped: ${entry.skipped}`, verdict: "SKIP" })
+    } else if (entry.targets.service !== undefined) {
+      goals.push({ goal: name, value: `not judged: ${referenceOf[scenario]} did not run`, verdict: "SKIP" })
     }
   }
   for (const [scenario, entry] of plain) {
