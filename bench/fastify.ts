@@ -42,8 +42,10 @@ const app = Fastify({
 
 app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === "body" ? bodyAjv : paramsAjv).compile(schema))
 
-// Version 1 reads every body as JSON, whatever its Content-Type says (curl -d sends form encoding).
+// Version 1 reads every body as JSON, whatever its Content-Type says (curl -d sends form
+// encoding): Fastify's text/plain parser goes, and the catch-all parses JSON.
 const json = app.getDefaultJsonParser("remove", "remove")
+app.removeContentTypeParser("text/plain")
 app.addContentTypeParser("*", { parseAs: "string" }, json)
 
 const envelope = (code: string, message: string) => ({ error: { code, message } })
