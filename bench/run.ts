@@ -132,6 +132,10 @@ try {
         const outcome = await runRound(ctx, target, round)
         ;(results.rounds[target] ??= []).push(outcome.round)
         if (outcome.probes !== undefined) probes[target] = outcome.probes
+        if (outcome.error !== undefined) {
+          errors.push(`${target}, round ${round + 1}: ${outcome.error}`)
+          log(errors[errors.length - 1] ?? "")
+        }
       } catch (error) {
         errors.push(`${target}, round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`)
         log(errors[errors.length - 1] ?? "")

@@ -61,16 +61,16 @@ export const usage = `npm run bench -- [options]      (every option also has an 
   --targets <list>     service,baseline,fastify                BENCH_TARGETS    all three
   --out <file>         JSON results                            BENCH_OUT        bench/results/<timestamp>.json
   --embedded           service on its embedded PostgreSQL (temp DATA_DIR); the baseline
-                       gets an embedded PostgreSQL of its own     BENCH_EMBEDDED=1
+                       and fastify get an embedded PostgreSQL of their own  BENCH_EMBEDDED=1
   --soak               add the soak: mixed load on a fresh process  BENCH_SOAK=1
   --soak-duration <s>  soak length                             BENCH_SOAK_DURATION 60
   --no-startup         skip the fresh/reopened DATA_DIR start-up probe  BENCH_STARTUP=0
   --cpu-prof           write a V8 CPU profile per target process next to --out
-                       (profiling slows both targets: not for comparing numbers)
+                       (profiling slows every target: not for comparing numbers)
   --users <n>, --tasks-per-user <n>   seed size               100, 20
   --page-users <n>     users with 200 tasks each, for list-page BENCH_PAGE_USERS 20
 
-  DATABASE_URL given: both targets run on that database (the service migrates it).
+  DATABASE_URL given: every target runs on that database (the service migrates it).
   Otherwise each target gets a fresh database on BENCH_ADMIN_URL
   (postgres://postgres@127.0.0.1:5432/postgres), dropped at the end.`
 

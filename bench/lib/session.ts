@@ -137,6 +137,8 @@ const alive = async (running: Running): Promise<void> => {
 export interface RoundOutcome {
   readonly round: TargetRound
   readonly probes: ReadonlyArray<Probe> | undefined
+  /** A failure of the get-auth process, which does not void what the round measured before it. */
+  readonly error?: string
 }
 
 /** The first seeded user and its first task, from the wrk seed file. */
@@ -209,16 +211,21 @@ export const runRound = async (ctx: Context, target: Target, round: number): Pro
     throw error
   }
   const exitCode = await stop(running)
+  let error: string | undefined
   if (target === "service" && config.scenarios.includes("get-auth")) {
-    const outcome = await runAuthenticated(ctx, ranges, seedFile, round)
-    if (typeof outcome === "string") {
-      skipped["get-auth"] = outcome
-      skip(target, round, "get-auth", outcome)
-    } else {
-      scenarios["get-auth"] = outcome
+    try {
+      const outcome = await runAuthenticated(ctx, ranges, seedFile, round)
+      if (typeof outcome === "string") {
+        skipped["get-auth"] = outcome
+        skip(target, round, "get-auth", outcome)
+      } else {
+        scenarios["get-auth"] = outcome
+      }
+    } catch (cause) {
+      error = `get-auth: ${cause instanceof Error ? cause.message : String(cause)}`
     }
   }
-  return { round: { ...result, scenarios, skipped, exitCode }, probes }
+  return { round: { ...result, scenarios, skipped, exitCode }, probes, ...(error === undefined ? {} : { error }) }
 }
 
 /** Seeds what a feature scenario needs on the running service, then asks whether the service has the feature. */
