@@ -11,14 +11,16 @@ import type { Databases } from "./lib/database.ts"
 import { judge, summarize } from "./lib/results.ts"
 import type { Results } from "./lib/results.ts"
 import type { Probe } from "./lib/seed.ts"
+import { wireCheck } from "./lib/wire.ts"
 import { runRound, runSoak, startupEmbedded } from "./lib/session.ts"
 import type { Context } from "./lib/session.ts"
 import { formatTable } from "./lib/table.ts"
 import { ensureWrk, stopWrk } from "./lib/wrk.ts"
 
 /**
- * `npm run bench`: the service against the bare baseline (bench/baseline.ts), same schema,
- * same bytes on the wire, alternating per round. See `npm run bench -- --help`.
+ * `npm run bench`: the service against the bare baseline (bench/baseline.ts) and a Fastify
+ * implementation (bench/fastify.ts), same schema, same bytes on the wire, alternating per round.
+ * See `npm run bench -- --help`.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const log = (line: string) => process.stderr.write(line + "\n")
@@ -61,18 +63,18 @@ if (config.targets.includes("service") && !existsSync(path.join(root, "src", "ma
   log("src/main.ts does not exist yet: the service is skipped")
   config = { ...config, targets: config.targets.filter((target) => target !== "service") }
   if (config.targets.length === 0) {
-    log("src/main.ts does not exist yet; try --targets baseline")
+    log("src/main.ts does not exist yet; try --targets baseline,fastify")
     process.exit(2)
   }
 }
 
-// The same bundles `npm start` runs, built once for the whole run. The baseline's goes to
+// The same bundles `npm start` runs, built once for the whole run. The others' go to
 // bench/dist: `npm start` (the start-up probe) rebuilds dist/ from scratch.
 execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
 execFileSync(
   "npx",
-  ["esbuild", "bench/baseline.ts", "--bundle", "--platform=node", "--format=esm", "--target=node20", "--packages=external",
-    "--sourcemap", "--outfile=bench/dist/baseline.js", "--log-level=warning"],
+  ["esbuild", "bench/baseline.ts", "bench/fastify.ts", "--bundle", "--platform=node", "--format=esm", "--target=node20",
+    "--packages=external", "--sourcemap", "--outdir=bench/dist", "--log-level=warning"],
   { cwd: root, stdio: "inherit" }
 )
 
@@ -121,7 +123,8 @@ try {
   log(`database: ${databases.description}`)
   const ctx: Context = { root, config, databases, workDir }
   const probes: Partial<Record<Target, ReadonlyArray<Probe>>> = {}
-  // The service goes first in every round: on a shared DATABASE_URL it is the one that migrates.
+  // The service goes first in every round (then baseline, then fastify): on a shared
+  // DATABASE_URL it is the one that migrates.
   for (let round = 0; round < config.rounds; round++) {
     for (const target of config.targets) {
       log(`round ${round + 1}/${config.rounds}: ${target}`)
@@ -129,24 +132,17 @@ try {
         const outcome = await runRound(ctx, target, round)
         ;(results.rounds[target] ??= []).push(outcome.round)
         if (outcome.probes !== undefined) probes[target] = outcome.probes
+        if (outcome.error !== undefined) {
+          errors.push(`${target}, round ${round + 1}: ${outcome.error}`)
+          log(errors[errors.length - 1] ?? "")
+        }
       } catch (error) {
         errors.push(`${target}, round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`)
         log(errors[errors.length - 1] ?? "")
       }
     }
   }
-  const service = probes.service
-  const baseline = probes.baseline
-  results.wire = {
-    probes,
-    mismatches: service !== undefined && baseline !== undefined
-      ? service.flatMap((probe, i) => {
-          const other = baseline[i]
-          const same = other !== undefined && other.status === probe.status && other.contentType === probe.contentType && other.body === probe.body
-          return same || other === undefined ? [] : [{ name: probe.name, service: probe, baseline: other }]
-        })
-      : []
-  }
+  results.wire = wireCheck(probes)
   if (config.soak) {
     results.soak = {}
     for (const target of config.targets) {

@@ -1,8 +1,26 @@
 import { parseArgs } from "node:util"
 
-export const SCENARIOS = ["get", "list", "create", "update", "mixed"] as const
+/** Version 1 scenarios: every target runs them. */
+export const PLAIN_SCENARIOS = ["get", "list", "create", "update", "mixed"] as const
+export type PlainScenario = (typeof PLAIN_SCENARIOS)[number]
+/**
+ * Version 2 scenarios: the service alone runs them (the baseline and Fastify implement version 1),
+ * each compared with the plain scenario it adds a feature to.
+ */
+export const SERVICE_SCENARIOS = ["get-auth", "list-page", "create-idem", "update-if-match"] as const
+export type ServiceScenario = (typeof SERVICE_SCENARIOS)[number]
+export const SCENARIOS = [...PLAIN_SCENARIOS, ...SERVICE_SCENARIOS] as const
 export type Scenario = (typeof SCENARIOS)[number]
-export const TARGETS = ["service", "baseline"] as const
+export const referenceOf: Record<ServiceScenario, PlainScenario> = {
+  "get-auth": "get",
+  "list-page": "list",
+  "create-idem": "create",
+  "update-if-match": "update"
+}
+export const isServiceScenario = (scenario: Scenario): scenario is ServiceScenario =>
+  (SERVICE_SCENARIOS as ReadonlyArray<string>).includes(scenario)
+
+export const TARGETS = ["service", "baseline", "fastify"] as const
 export type Target = (typeof TARGETS)[number]
 
 export interface Config {
@@ -23,28 +41,36 @@ export interface Config {
   readonly cpuProf: boolean
   readonly users: number
   readonly tasksPerUser: number
+  /** Users seeded with `pageTasks` tasks each, for list-page. */
+  readonly pageUsers: number
+  readonly pageTasks: number
 }
 
 export const usage = `npm run bench -- [options]      (every option also has an env var)
 
+  --quick              a development preset: 1 round, 3 s scenarios, 1 s warm-up, no
+                       start-up probe, 10 page users (options given too still win)
   --duration <s>       seconds per scenario and round          BENCH_DURATION   10
   --warmup <s>         unrecorded load before each scenario    BENCH_WARMUP     2
   --connections <n>    concurrent connections                  BENCH_CONNECTIONS 32
   --threads <n>        wrk threads                             BENCH_THREADS    1
-  --rounds <n>         rounds, each service then baseline      BENCH_ROUNDS     3
-  --scenarios <list>   get,list,create,update,mixed            BENCH_SCENARIOS  all
-  --targets <list>     service,baseline                        BENCH_TARGETS    both
+  --rounds <n>         rounds, each service, baseline, fastify BENCH_ROUNDS     5
+  --scenarios <list>   get,list,create,update,mixed (every target) and
+                       get-auth,list-page,create-idem,update-if-match (service only)
+                                                               BENCH_SCENARIOS  all
+  --targets <list>     service,baseline,fastify                BENCH_TARGETS    all three
   --out <file>         JSON results                            BENCH_OUT        bench/results/<timestamp>.json
   --embedded           service on its embedded PostgreSQL (temp DATA_DIR); the baseline
-                       gets an embedded PostgreSQL of its own     BENCH_EMBEDDED=1
+                       and fastify get an embedded PostgreSQL of their own  BENCH_EMBEDDED=1
   --soak               add the soak: mixed load on a fresh process  BENCH_SOAK=1
   --soak-duration <s>  soak length                             BENCH_SOAK_DURATION 60
   --no-startup         skip the fresh/reopened DATA_DIR start-up probe  BENCH_STARTUP=0
   --cpu-prof           write a V8 CPU profile per target process next to --out
-                       (profiling slows both targets: not for comparing numbers)
+                       (profiling slows every target: not for comparing numbers)
   --users <n>, --tasks-per-user <n>   seed size               100, 20
+  --page-users <n>     users with 200 tasks each, for list-page BENCH_PAGE_USERS 20
 
-  DATABASE_URL given: both targets run on that database (the service migrates it).
+  DATABASE_URL given: every target runs on that database (the service migrates it).
   Otherwise each target gets a fresh database on BENCH_ADMIN_URL
   (postgres://postgres@127.0.0.1:5432/postgres), dropped at the end.`
 
@@ -89,6 +115,8 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
       "cpu-prof": { type: "boolean" },
       users: { type: "string" },
       "tasks-per-user": { type: "string" },
+      "page-users": { type: "string" },
+      quick: { type: "boolean" },
       help: { type: "boolean", short: "h" }
     }
   })
@@ -96,11 +124,15 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
   const stamp = new Date().toISOString().replace(/[:.]/g, "-")
   const users = positive("--users", values.users ?? env.BENCH_USERS ?? "100")
   if (users > 500) throw new Error("--users: at most 500 (user id ranges are 1000 wide)")
-  const rounds = positive("--rounds", values.rounds ?? env.BENCH_ROUNDS ?? "3", true)
+  // --quick changes defaults only: an option or variable given alongside it still wins.
+  const quick = values.quick === true
+  const rounds = positive("--rounds", values.rounds ?? env.BENCH_ROUNDS ?? (quick ? "1" : "5"), true)
   if (rounds > 50) throw new Error("--rounds: at most 50")
+  const pageUsers = positive("--page-users", values["page-users"] ?? env.BENCH_PAGE_USERS ?? (quick ? "10" : "20"))
+  if (pageUsers > 200) throw new Error("--page-users: at most 200 (user id ranges are 1000 wide)")
   return {
-    duration: positive("--duration", values.duration ?? env.BENCH_DURATION ?? "10"),
-    warmup: positive("--warmup", values.warmup ?? env.BENCH_WARMUP ?? "2", true),
+    duration: positive("--duration", values.duration ?? env.BENCH_DURATION ?? (quick ? "3" : "10")),
+    warmup: positive("--warmup", values.warmup ?? env.BENCH_WARMUP ?? (quick ? "1" : "2"), true),
     connections: positive("--connections", values.connections ?? env.BENCH_CONNECTIONS ?? "32"),
     threads: positive("--threads", values.threads ?? env.BENCH_THREADS ?? "1"),
     rounds,
@@ -112,9 +144,11 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     adminUrl: env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
     soak: flag(values.soak, env.BENCH_SOAK),
     soakDuration: positive("--soak-duration", values["soak-duration"] ?? env.BENCH_SOAK_DURATION ?? "60"),
-    startup: values["no-startup"] === true ? false : flag(undefined, env.BENCH_STARTUP ?? "1"),
+    startup: values["no-startup"] === true ? false : flag(undefined, env.BENCH_STARTUP ?? (quick ? "0" : "1")),
     cpuProf: flag(values["cpu-prof"], env.BENCH_CPU_PROF),
     users,
-    tasksPerUser: positive("--tasks-per-user", values["tasks-per-user"] ?? env.BENCH_TASKS_PER_USER ?? "20")
+    tasksPerUser: positive("--tasks-per-user", values["tasks-per-user"] ?? env.BENCH_TASKS_PER_USER ?? "20"),
+    pageUsers,
+    pageTasks: 200
   }
 }

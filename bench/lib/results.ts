@@ -1,4 +1,5 @@
-import type { Scenario, Target } from "./config.ts"
+import { isServiceScenario, PLAIN_SCENARIOS, referenceOf, SERVICE_SCENARIOS } from "./config.ts"
+import type { PlainScenario, Scenario, ServiceScenario, Target } from "./config.ts"
 import type { Probe } from "./seed.ts"
 import type { WrkResult } from "./wrk.ts"
 
@@ -10,6 +11,7 @@ export interface ScenarioRun {
   readonly p50Ms: number
   readonly p90Ms: number
   readonly p99Ms: number
+  readonly p999Ms: number
   readonly maxMs: number
   /** connect + read + write + timeout errors, as wrk counts them. */
   readonly socketErrors: number
@@ -32,6 +34,8 @@ export interface TargetRound {
   readonly idleRssMb: number
   readonly seedMs: number
   readonly scenarios: Partial<Record<Scenario, ScenarioRun>>
+  /** Service-only scenarios not run, with the reason (the service lacks the feature). */
+  readonly skipped: Partial<Record<Scenario, string>>
   /** Lifetime peak (VmHWM) at the end of the round. */
   readonly hwmMb: number
   /** Bytes the process wrote to stdout and stderr over the round: logging has a cost too. */
@@ -63,7 +67,9 @@ export interface StartupProbe {
 
 export interface WireCheck {
   readonly probes: Partial<Record<Target, ReadonlyArray<Probe>>>
-  readonly mismatches: ReadonlyArray<{ readonly name: string; readonly service: Probe; readonly baseline: Probe }>
+  /** The target every other is compared with: the service when it ran. */
+  readonly reference: Target | undefined
+  readonly mismatches: ReadonlyArray<{ readonly target: Target; readonly name: string; readonly expected: Probe; readonly actual: Probe }>
 }
 
 export interface Spread {
@@ -73,9 +79,12 @@ export interface Spread {
 }
 
 export interface ScenarioSummary {
+  readonly rounds: number
   readonly rps: Spread
   readonly p50Ms: Spread
+  readonly p90Ms: Spread
   readonly p99Ms: Spread
+  readonly p999Ms: Spread
   readonly peakRssMb: Spread
   readonly cpuPercent: Spread
   readonly wrkCpuPercent: Spread
@@ -83,24 +92,40 @@ export interface ScenarioSummary {
   readonly non2xx: number
 }
 
-export interface Summary {
-  readonly scenarios: Partial<Record<Scenario, Partial<Record<Target, ScenarioSummary>> & { ratio?: Ratios }>>
-  readonly startupMs: Partial<Record<Target, Spread>>
-  readonly idleRssMb: Partial<Record<Target, Spread>>
-}
-
-/** service / baseline: of the medians, and of the highest peak RSS. */
+/** service / other: of the medians, and of the highest peak RSS. */
 export interface Ratios {
   readonly rps: number
   readonly p50: number
+  readonly p90: number
   readonly p99: number
+  readonly p999: number
   readonly peakRss: number
+}
+
+export type Other = Exclude<Target, "service">
+export const OTHERS: ReadonlyArray<Other> = ["baseline", "fastify"]
+
+export interface ScenarioEntry {
+  readonly targets: Partial<Record<Target, ScenarioSummary>>
+  /** The service against each other target that ran this scenario. */
+  readonly vs: Partial<Record<Other, Ratios>>
+  /** A service-only scenario against the plain one it adds a feature to, in the same run. */
+  readonly reference?: { readonly scenario: PlainScenario; readonly ratios: Ratios }
+  /** Why the service skipped it (every round that skipped gives the same reason). */
+  readonly skipped?: string
+}
+
+export interface Summary {
+  readonly scenarios: Partial<Record<Scenario, ScenarioEntry>>
+  readonly startupMs: Partial<Record<Target, Spread>>
+  readonly idleRssMb: Partial<Record<Target, Spread>>
 }
 
 export interface Goal {
   readonly goal: string
   readonly value: string
-  readonly pass: boolean
+  /** "skip": what it judges did not run (a feature the service lacks, a target left out). */
+  readonly verdict: "PASS" | "MISS" | "SKIP"
 }
 
 export interface Results {
@@ -122,38 +147,63 @@ export const spread = (values: ReadonlyArray<number>): Spread => {
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! }
 }
 
+const summarizeRuns = (runs: ReadonlyArray<ScenarioRun>): ScenarioSummary => ({
+  rounds: runs.length,
+  rps: spread(runs.map((run) => run.rps)),
+  p50Ms: spread(runs.map((run) => run.p50Ms)),
+  p90Ms: spread(runs.map((run) => run.p90Ms)),
+  p99Ms: spread(runs.map((run) => run.p99Ms)),
+  p999Ms: spread(runs.map((run) => run.p999Ms)),
+  peakRssMb: spread(runs.map((run) => run.peakRssMb)),
+  cpuPercent: spread(runs.map((run) => run.cpuPercent)),
+  wrkCpuPercent: spread(runs.map((run) => run.wrkCpuPercent)),
+  socketErrors: runs.reduce((sum, run) => sum + run.socketErrors, 0),
+  non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0)
+})
+
+const ratiosOf = (a: ScenarioSummary, b: ScenarioSummary): Ratios => ({
+  rps: a.rps.median / b.rps.median,
+  p50: a.p50Ms.median / b.p50Ms.median,
+  p90: a.p90Ms.median / b.p90Ms.median,
+  p99: a.p99Ms.median / b.p99Ms.median,
+  p999: a.p999Ms.median / b.p999Ms.median,
+  peakRss: a.peakRssMb.max / b.peakRssMb.max
+})
+
 export const summarize = (results: Results, scenarios: ReadonlyArray<Scenario>, targets: ReadonlyArray<Target>): Summary => {
+  const runsOf = (target: Target, scenario: Scenario) =>
+    (results.rounds[target] ?? []).flatMap((round) => {
+      const run = round.scenarios[scenario]
+      return run === undefined ? [] : [run]
+    })
+  const perTarget = (scenario: Scenario): Partial<Record<Target, ScenarioSummary>> => {
+    const out: Partial<Record<Target, ScenarioSummary>> = {}
+    for (const target of targets) {
+      const runs = runsOf(target, scenario)
+      if (runs.length > 0) out[target] = summarizeRuns(runs)
+    }
+    return out
+  }
   const perScenario: Summary["scenarios"] = {}
   for (const scenario of scenarios) {
-    const entry: Partial<Record<Target, ScenarioSummary>> & { ratio?: Ratios } = {}
-    for (const target of targets) {
-      const runs = (results.rounds[target] ?? []).flatMap((round) => {
-        const run = round.scenarios[scenario]
-        return run === undefined ? [] : [run]
-      })
-      if (runs.length === 0) continue
-      entry[target] = {
-        rps: spread(runs.map((run) => run.rps)),
-        p50Ms: spread(runs.map((run) => run.p50Ms)),
-        p99Ms: spread(runs.map((run) => run.p99Ms)),
-        peakRssMb: spread(runs.map((run) => run.peakRssMb)),
-        cpuPercent: spread(runs.map((run) => run.cpuPercent)),
-        wrkCpuPercent: spread(runs.map((run) => run.wrkCpuPercent)),
-        socketErrors: runs.reduce((sum, run) => sum + run.socketErrors, 0),
-        non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0)
-      }
+    const summaries = perTarget(scenario)
+    const service = summaries.service
+    const vs: Partial<Record<Other, Ratios>> = {}
+    for (const other of OTHERS) {
+      const theirs = summaries[other]
+      if (service !== undefined && theirs !== undefined) vs[other] = ratiosOf(service, theirs)
     }
-    const service = entry.service
-    const baseline = entry.baseline
-    if (service !== undefined && baseline !== undefined) {
-      entry.ratio = {
-        rps: service.rps.median / baseline.rps.median,
-        p50: service.p50Ms.median / baseline.p50Ms.median,
-        p99: service.p99Ms.median / baseline.p99Ms.median,
-        peakRss: service.peakRssMb.max / baseline.peakRssMb.max
-      }
+    let reference: ScenarioEntry["reference"]
+    if (isServiceScenario(scenario) && service !== undefined) {
+      const plain = perTarget(referenceOf[scenario]).service
+      if (plain !== undefined) reference = { scenario: referenceOf[scenario], ratios: ratiosOf(service, plain) }
     }
-    perScenario[scenario] = entry
+    const skipped = (results.rounds.service ?? []).map((round) => round.skipped[scenario]).find((why) => why !== undefined)
+    perScenario[scenario] = {
+      targets: summaries, vs,
+      ...(reference === undefined ? {} : { reference }),
+      ...(skipped === undefined ? {} : { skipped })
+    }
   }
   const over = (pick: (round: TargetRound) => number) => {
     const out: Partial<Record<Target, Spread>> = {}
@@ -171,29 +221,60 @@ export const summarize = (results: Results, scenarios: ReadonlyArray<Scenario>, 
 }
 
 const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
+const verdict = (pass: boolean): Goal["verdict"] => (pass ? "PASS" : "MISS")
 
-/** The targets of issue 5 and 4, judged on what this run measured. */
+/** Feature scenarios: throughput with the feature against the plain scenario (issue 14's companions). */
+const FEATURE_FLOORS: Record<ServiceScenario, number> = { "get-auth": 0.9, "list-page": 0.9, "create-idem": 0.7, "update-if-match": 0.9 }
+
+/** The goals of issues 14 (vs Fastify, memory, version 2 features), 5 (vs the baseline) and 4 (soak). */
 export const judge = (results: Results): ReadonlyArray<Goal> => {
   const goals: Array<Goal> = []
   const scenarios = results.summary?.scenarios ?? {}
-  for (const [scenario, entry] of Object.entries(scenarios)) {
-    const ratio = entry.ratio
+  const plain = PLAIN_SCENARIOS.flatMap((scenario) => {
+    const entry = scenarios[scenario]
+    return entry === undefined ? [] : [[scenario, entry] as const]
+  })
+  for (const [scenario, entry] of plain) {
+    const ratio = entry.vs.fastify
     if (ratio === undefined) continue
-    const floor = scenario === "mixed" ? 0.8 : 0.6
-    goals.push({ goal: `${scenario}: req/s >= ${floor}x baseline`, value: `${fixed(ratio.rps)}x`, pass: ratio.rps >= floor })
-    goals.push({ goal: `${scenario}: p99 <= 2x baseline`, value: `${fixed(ratio.p99)}x`, pass: ratio.p99 <= 2 })
+    goals.push({ goal: `vs fastify (issue 14): ${scenario} req/s >= 1.0x`, value: `${fixed(ratio.rps)}x`, verdict: verdict(ratio.rps >= 1) })
+    goals.push({ goal: `vs fastify (issue 14): ${scenario} p99 <= 1.2x`, value: `${fixed(ratio.p99)}x`, verdict: verdict(ratio.p99 <= 1.2) })
   }
-  const mixed = scenarios.mixed?.service
+  const mixed = scenarios.mixed?.targets.service
   if (mixed !== undefined) {
     const peak = mixed.peakRssMb.max
-    goals.push({ goal: "mixed: service peak RSS <= 150 MB", value: `${fixed(peak, 1)} MB`, pass: peak <= 150 })
+    goals.push({ goal: "memory (issue 14): service peak RSS under mixed <= 120 MB", value: `${fixed(peak, 1)} MB`, verdict: verdict(peak <= 120) })
+  }
+  for (const scenario of SERVICE_SCENARIOS) {
+    const entry = scenarios[scenario]
+    if (entry === undefined) continue
+    const floor = FEATURE_FLOORS[scenario]
+    const name = `feature (issue 14): ${scenario} req/s >= ${floor}x ${referenceOf[scenario]}`
+    if (entry.reference !== undefined) {
+      goals.push({ goal: name, value: `${fixed(entry.reference.ratios.rps)}x`, verdict: verdict(entry.reference.ratios.rps >= floor) })
+    } else if (entry.skipped !== undefined) {
+      goals.push({ goal: name, value: `skipped: ${entry.skipped}`, verdict: "SKIP" })
+    } else if (entry.targets.service !== undefined) {
+      goals.push({ goal: name, value: `not judged: ${referenceOf[scenario]} did not run`, verdict: "SKIP" })
+    }
+  }
+  for (const [scenario, entry] of plain) {
+    const ratio = entry.vs.baseline
+    if (ratio === undefined) continue
+    const floor = scenario === "mixed" ? 0.8 : 0.6
+    goals.push({ goal: `vs baseline (issue 5): ${scenario} req/s >= ${floor}x`, value: `${fixed(ratio.rps)}x`, verdict: verdict(ratio.rps >= floor) })
+    goals.push({ goal: `vs baseline (issue 5): ${scenario} p99 <= 2x`, value: `${fixed(ratio.p99)}x`, verdict: verdict(ratio.p99 <= 2) })
+  }
+  if (mixed !== undefined && scenarios.mixed?.vs.baseline !== undefined) {
+    const peak = mixed.peakRssMb.max
+    goals.push({ goal: "memory (issue 5): service peak RSS under mixed <= 150 MB", value: `${fixed(peak, 1)} MB`, verdict: verdict(peak <= 150) })
   }
   const soak = results.soak?.service
   if (soak !== undefined) {
     goals.push({
-      goal: "soak: RSS at end <= 1.5x RSS at 15 s, no errors",
+      goal: "soak (issue 4): RSS at end <= 1.5x RSS at 15 s, no errors",
       value: `${fixed(soak.growth)}x, ${soak.socketErrors + soak.non2xx} errors, peak ${fixed(soak.peakRssMb, 1)} MB`,
-      pass: soak.pass
+      verdict: verdict(soak.pass)
     })
   }
   return goals

@@ -11,12 +11,14 @@ export interface UserRanges {
   readonly seedCount: number
   readonly createFirst: number
   readonly createCount: number
+  /** Users with 200 tasks each, for list-page (seeded only when it runs). */
+  readonly pageFirst: number
   readonly probeUser: number
 }
 
 export const userRanges = (userBase: number, targetIndex: number, round: number, users: number): UserRanges => {
   const base = userBase + 100_000 * (targetIndex + 1) + 1000 * round
-  return { seedFirst: base + 1, seedCount: users, createFirst: base + 501, createCount: 100, probeUser: base + 999 }
+  return { seedFirst: base + 1, seedCount: users, createFirst: base + 501, createCount: 100, pageFirst: base + 601, probeUser: base + 999 }
 }
 
 interface Answer {
@@ -47,12 +49,14 @@ export interface Seeded {
 }
 
 /** Creates users × tasks through the API, CONCURRENCY at a time, and writes the wrk seed file. */
-export const seed = async (baseUrl: string, ranges: UserRanges, tasksPerUser: number, file: string): Promise<Seeded> => {
+export const seed = async (
+  baseUrl: string, users: { readonly first: number; readonly count: number }, tasksPerUser: number, file: string
+): Promise<Seeded> => {
   const CONCURRENCY = 16
   const started = performance.now()
   const jobs: Array<{ user: number; n: number }> = []
-  for (let u = 0; u < ranges.seedCount; u++) {
-    for (let n = 1; n <= tasksPerUser; n++) jobs.push({ user: ranges.seedFirst + u, n })
+  for (let u = 0; u < users.count; u++) {
+    for (let n = 1; n <= tasksPerUser; n++) jobs.push({ user: users.first + u, n })
   }
   const ids = new Map<number, Array<number>>()
   let next = 0
@@ -73,7 +77,7 @@ export const seed = async (baseUrl: string, ranges: UserRanges, tasksPerUser: nu
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const lines = [...ids.entries()].map(([user, tasks]) => [user, ...tasks.sort((a, b) => a - b)].join(" "))
   await writeFile(file, lines.join("\n") + "\n")
-  const check = await call(baseUrl, "GET", `/users/${ranges.seedFirst}/tasks`)
+  const check = await call(baseUrl, "GET", `/users/${users.first}/tasks`)
   const listed: unknown = JSON.parse(check.body)
   if (check.status !== 200 || !Array.isArray(listed) || listed.length !== tasksPerUser) {
     throw new Error(`seeding: the first user's list is not its ${tasksPerUser} tasks: ${check.status} ${check.body.slice(0, 200)}`)

@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs"
-import { chmod, mkdtemp, rm } from "node:fs/promises"
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
-import type { Config, Scenario, Target } from "./config.ts"
+import { isServiceScenario } from "./config.ts"
+import type { Config, Scenario, ServiceScenario, Target } from "./config.ts"
 import { freePort } from "./database.ts"
 import type { Databases } from "./database.ts"
+import { checkAuth, checkConditional, checkIdempotency, checkPaging, newSecret, writeTokens } from "./features.ts"
+import type { Support } from "./features.ts"
 import { launch, readStat, sampleRss, stop } from "./processes.ts"
 import type { LaunchSpec, Running } from "./processes.ts"
 import type { ScenarioRun, SoakResult, StartupProbe, TargetRound } from "./results.ts"
@@ -54,38 +57,55 @@ const serviceArgs = (root: string): Array<string> => {
   return args
 }
 
-/** `npm start`'s node flags with its entry point replaced: the baseline runs under the same V8 settings. */
-const baselineArgs = (root: string): Array<string> => [
+/** `npm start`'s node flags with its entry point replaced: the others run under the same V8 settings. */
+const benchTargetArgs = (root: string, bundle: string): Array<string> => [
   ...serviceArgs(root).filter((arg) => arg.startsWith("-")),
-  "bench/dist/baseline.js"
+  bundle
 ]
 
-const targetSpec = (ctx: Context, target: Target, port: number, run: string): LaunchSpec => ({
+const argsFor = (root: string, target: Target): Array<string> => {
+  switch (target) {
+    case "service":
+      return serviceArgs(root)
+    case "baseline":
+      return benchTargetArgs(root, "bench/dist/baseline.js")
+    case "fastify":
+      return benchTargetArgs(root, "bench/dist/fastify.js")
+  }
+}
+
+const targetSpec = (ctx: Context, target: Target, port: number, run: string, extraEnv: Record<string, string> = {}): LaunchSpec => ({
   name: target,
   // Both run as plain node on esbuild bundles, with `npm start`'s node flags (tsx's loader
   // would add ~120 MB to the service and ~45 MB to the baseline); the server is this very
   // process, so its pid is the one to sample.
   command: process.execPath,
-  args: [
-    ...profileArgs(ctx, `${target}-${run}`),
-    ...(target === "service" ? serviceArgs(ctx.root) : baselineArgs(ctx.root))
-  ],
+  args: [...profileArgs(ctx, `${target}-${run}`), ...argsFor(ctx.root, target)],
   cwd: ctx.root,
-  env: { ...baseEnv(port), ...ctx.databases.envFor(target) },
+  env: { ...baseEnv(port), ...ctx.databases.envFor(target), ...extraEnv },
   baseUrl: `http://127.0.0.1:${port}`,
   timeoutMs: 120_000
 })
 
+const targetIndex: Record<Target, number> = { service: 0, baseline: 1, fastify: 2 }
 const rangesFor = (ctx: Context, target: Target, round: number): UserRanges =>
-  // On one shared database the two targets must not seed the same users.
-  userRanges(ctx.databases.userBase, ctx.databases.shared && target === "baseline" ? 1 : 0, round, ctx.config.users)
+  // On one shared database the targets must not seed the same users.
+  userRanges(ctx.databases.userBase, ctx.databases.shared ? targetIndex[target] : 0, round, ctx.config.users)
+
+/** What a scenario's wrk script needs beyond the seed: tokens for get-auth, page users for list-page. */
+interface Extra {
+  readonly tokenFile?: string
+  readonly pageUserFirst?: number
+  readonly pageUsers?: number
+}
 
 const scenarioRun = async (
-  ctx: Context, running: Running, ranges: UserRanges, seedFile: string, scenario: Scenario, seconds: number, round: number
+  ctx: Context, running: Running, ranges: UserRanges, seedFile: string, scenario: Scenario, seconds: number, round: number,
+  extra: Extra = {}
 ): Promise<ScenarioRun> => {
   const wrkRun = {
     root: ctx.root, baseUrl: running.baseUrl, scenario, seconds, connections: ctx.config.connections,
-    threads: ctx.config.threads, seedFile, createUserFirst: ranges.createFirst, createUsers: ranges.createCount
+    threads: ctx.config.threads, seedFile, createUserFirst: ranges.createFirst, createUsers: ranges.createCount, ...extra
   }
   const stopSampling = sampleRss(running.pid)
   const { wrkCpuPercent, ...wrk } = await runWrk(wrkRun)
@@ -98,6 +118,7 @@ const scenarioRun = async (
     p50Ms: wrk.latency_us.p50 / 1000,
     p90Ms: wrk.latency_us.p90 / 1000,
     p99Ms: wrk.latency_us.p99 / 1000,
+    p999Ms: wrk.latency_us.p999 / 1000,
     maxMs: wrk.latency_us.max / 1000,
     socketErrors: e.connect + e.read + e.write + e.timeout,
     non2xx: e.status,
@@ -116,41 +137,133 @@ const alive = async (running: Running): Promise<void> => {
 export interface RoundOutcome {
   readonly round: TargetRound
   readonly probes: ReadonlyArray<Probe> | undefined
+  /** A failure of the get-auth process, which does not void what the round measured before it. */
+  readonly error?: string
 }
+
+/** The first seeded user and its first task, from the wrk seed file. */
+const firstTask = async (seedFile: string): Promise<{ user: number; task: number }> => {
+  const [user, task] = ((await readFile(seedFile, "utf8")).split("\n")[0] ?? "").split(" ").map(Number)
+  if (user === undefined || task === undefined || !Number.isFinite(user + task)) throw new Error(`no seeded task in ${seedFile}`)
+  return { user, task }
+}
+
+/** Warm-up, the measured run, and a check that the target survived both. */
+const measure = async (
+  ctx: Context, running: Running, target: Target, ranges: UserRanges, seedFile: string, scenario: Scenario, round: number, extra: Extra = {}
+): Promise<ScenarioRun> => {
+  if (ctx.config.warmup > 0) await scenarioRun(ctx, running, ranges, seedFile, scenario, ctx.config.warmup, round, extra)
+  await alive(running)
+  const run = await scenarioRun(ctx, running, ranges, seedFile, scenario, ctx.config.duration, round, extra)
+  await alive(running)
+  process.stderr.write(
+    `  ${target} round ${round + 1} ${scenario}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99Ms.toFixed(2)} ms, ` +
+      `${run.socketErrors + run.non2xx} errors, peak ${run.peakRssMb.toFixed(1)} MB\n`
+  )
+  return run
+}
+
+const skip = (target: Target, round: number, scenario: Scenario, why: string) =>
+  process.stderr.write(`  ${target} round ${round + 1} ${scenario}: skipped: ${why}\n`)
 
 /** One target, one round: a fresh process, fresh seed, then every scenario (each after a warm-up). */
 export const runRound = async (ctx: Context, target: Target, round: number): Promise<RoundOutcome> => {
   const { config } = ctx
   const running = await launch(targetSpec(ctx, target, await freePort(), `round${round + 1}`))
+  const scenarios: Partial<Record<Scenario, ScenarioRun>> = {}
+  const skipped: Partial<Record<Scenario, string>> = {}
+  let seedFile: string
+  let ranges: UserRanges
+  let result: Omit<TargetRound, "exitCode" | "scenarios" | "skipped">
+  let probes: ReadonlyArray<Probe> | undefined
   try {
     const rssAfterStartMb = mb(readStat(running.pid)?.rssKb)
-    const ranges = rangesFor(ctx, target, round)
-    const seeded = await seed(running.baseUrl, ranges, config.tasksPerUser, path.join(ctx.workDir, `seed-${target}-${round}.txt`))
-    const probes = round === 0 ? await probeWire(running.baseUrl, ranges.probeUser) : undefined
+    ranges = rangesFor(ctx, target, round)
+    const seeded = await seed(
+      running.baseUrl, { first: ranges.seedFirst, count: ranges.seedCount }, config.tasksPerUser,
+      path.join(ctx.workDir, `seed-${target}-${round}.txt`)
+    )
+    seedFile = seeded.file
+    probes = round === 0 ? await probeWire(running.baseUrl, ranges.probeUser) : undefined
     await sleep(1000)
     const idleRssMb = mb(readStat(running.pid)?.rssKb)
-    const scenarios: Partial<Record<Scenario, ScenarioRun>> = {}
     for (const scenario of config.scenarios) {
-      if (config.warmup > 0) await scenarioRun(ctx, running, ranges, seeded.file, scenario, config.warmup, round)
-      await alive(running)
-      const run = await scenarioRun(ctx, running, ranges, seeded.file, scenario, config.duration, round)
-      await alive(running)
-      scenarios[scenario] = run
-      process.stderr.write(
-        `  ${target} round ${round + 1} ${scenario}: ${run.rps.toFixed(0)} req/s, p99 ${run.p99Ms.toFixed(2)} ms, ` +
-          `${run.socketErrors + run.non2xx} errors, peak ${run.peakRssMb.toFixed(1)} MB\n`
-      )
+      if (!isServiceScenario(scenario)) scenarios[scenario] = await measure(ctx, running, target, ranges, seedFile, scenario, round)
     }
-    const hwmMb = mb(readStat(running.pid)?.hwmKb)
-    const exitCode = await stop(running)
-    const result: TargetRound = {
+    if (target === "service") {
+      for (const scenario of config.scenarios) {
+        if (!isServiceScenario(scenario) || scenario === "get-auth") continue
+        const { support, extra } = await prepareFeature(ctx, running, ranges, seedFile, scenario, round)
+        if (support !== undefined) {
+          skipped[scenario] = support
+          skip(target, round, scenario, support)
+        } else {
+          scenarios[scenario] = await measure(ctx, running, target, ranges, seedFile, scenario, round, extra)
+        }
+      }
+    }
+    result = {
       round, startupMs: running.startupMs, startupProbe: running.probe, rssAfterStartMb, idleRssMb,
-      seedMs: seeded.ms, scenarios, hwmMb, outputBytes: running.outputBytes(), exitCode
+      seedMs: seeded.ms, hwmMb: mb(readStat(running.pid)?.hwmKb), outputBytes: running.outputBytes()
     }
-    return { round: result, probes }
   } catch (error) {
     await stop(running)
     throw error
+  }
+  const exitCode = await stop(running)
+  let error: string | undefined
+  if (target === "service" && config.scenarios.includes("get-auth")) {
+    try {
+      const outcome = await runAuthenticated(ctx, ranges, seedFile, round)
+      if (typeof outcome === "string") {
+        skipped["get-auth"] = outcome
+        skip(target, round, "get-auth", outcome)
+      } else {
+        scenarios["get-auth"] = outcome
+      }
+    } catch (cause) {
+      error = `get-auth: ${cause instanceof Error ? cause.message : String(cause)}`
+    }
+  }
+  return { round: { ...result, scenarios, skipped, exitCode }, probes, ...(error === undefined ? {} : { error }) }
+}
+
+/** Seeds what a feature scenario needs on the running service, then asks whether the service has the feature. */
+const prepareFeature = async (
+  ctx: Context, running: Running, ranges: UserRanges, seedFile: string, scenario: Exclude<ServiceScenario, "get-auth">, round: number
+): Promise<{ support: Support; extra: Extra }> => {
+  switch (scenario) {
+    case "list-page": {
+      const users = { first: ranges.pageFirst, count: ctx.config.pageUsers }
+      await seed(running.baseUrl, users, ctx.config.pageTasks, path.join(ctx.workDir, `seed-pages-${round}.txt`))
+      return { support: await checkPaging(running.baseUrl, users.first), extra: { pageUserFirst: users.first, pageUsers: users.count } }
+    }
+    case "create-idem":
+      return { support: await checkIdempotency(running.baseUrl, ranges.createFirst), extra: {} }
+    case "update-if-match": {
+      const { user, task } = await firstTask(seedFile)
+      return { support: await checkConditional(running.baseUrl, user, task), extra: {} }
+    }
+  }
+}
+
+/**
+ * get-auth: the service again, on the same database and seed, as a new process with
+ * AUTH_JWT_SECRET set to a secret of its own; every request carries its task owner's token.
+ * Answers the run, or why it was skipped.
+ */
+const runAuthenticated = async (ctx: Context, ranges: UserRanges, seedFile: string, round: number): Promise<ScenarioRun | string> => {
+  const secret = newSecret()
+  const running = await launch(targetSpec(ctx, "service", await freePort(), `round${round + 1}-auth`, { AUTH_JWT_SECRET: secret }))
+  try {
+    const { user, task } = await firstTask(seedFile)
+    const support = await checkAuth(running.baseUrl, secret, user, task)
+    if (support !== undefined) return support
+    const tokenFile = path.join(ctx.workDir, `tokens-${round}.txt`)
+    await writeTokens(tokenFile, secret, ranges.seedFirst, ranges.seedCount)
+    return await measure(ctx, running, "service", ranges, seedFile, "get-auth", round, { tokenFile })
+  } finally {
+    await stop(running)
   }
 }
 
@@ -159,7 +272,10 @@ export const runSoak = async (ctx: Context, target: Target): Promise<SoakResult>
   const running = await launch(targetSpec(ctx, target, await freePort(), "soak"))
   try {
     const ranges = rangesFor(ctx, target, ctx.config.rounds)
-    const seeded = await seed(running.baseUrl, ranges, ctx.config.tasksPerUser, path.join(ctx.workDir, `seed-${target}-soak.txt`))
+    const seeded = await seed(
+      running.baseUrl, { first: ranges.seedFirst, count: ranges.seedCount }, ctx.config.tasksPerUser,
+      path.join(ctx.workDir, `seed-${target}-soak.txt`)
+    )
     const seconds = ctx.config.soakDuration
     const stopSampling = sampleRss(running.pid)
     const wrk = await runWrk({

@@ -1,5 +1,6 @@
 import type { Config } from "./config.ts"
-import type { Results, Spread } from "./results.ts"
+import { OTHERS } from "./results.ts"
+import type { Ratios, Results, Spread } from "./results.ts"
 
 const num = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
 const withRange = (spread: Spread, digits = 0): string =>
@@ -13,31 +14,39 @@ const render = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
     .join("\n")
 }
 
-/** The human-readable report: medians with (min–max) over rounds, then ratios service/baseline. */
+/** The human-readable report: medians with (min–max) over rounds, then the service's ratios to the others. */
 export const formatTable = (results: Results, config: Config): string => {
   const lines: Array<string> = []
   const summary = results.summary
   lines.push(
     `${config.rounds} round(s) × ${config.duration}s per scenario (+${config.warmup}s warm-up), ` +
-      `${config.connections} connections, wrk ${config.threads} thread(s); medians, (min–max) over rounds`
+      `${config.connections} connections, wrk ${config.threads} thread(s); medians, (min–max) over rounds; ` +
+      `peak RSS: the highest of the rounds`
   )
   if (summary !== undefined && Object.keys(summary.scenarios).length > 0) {
     const rows: Array<Array<string>> = [
-      ["scenario", "target", "req/s", "p50 ms", "p99 ms", "sock err", "non-2xx", "peak RSS MB", "CPU %", "wrk CPU %"]
+      ["scenario", "target", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "sock err", "non-2xx", "peak RSS MB", "CPU %", "wrk CPU %"]
     ]
+    const skips: Array<string> = []
+    const ratioRow = (scenario: string, label: string, r: Ratios) =>
+      rows.push([scenario, label, ratio(r.rps), ratio(r.p50), ratio(r.p90), ratio(r.p99), ratio(r.p999), "", "", ratio(r.peakRss), "", ""])
     for (const [scenario, entry] of Object.entries(summary.scenarios)) {
       for (const target of config.targets) {
-        const s = entry[target]
+        const s = entry.targets[target]
         if (s === undefined) continue
-        rows.push([scenario, target, withRange(s.rps), num(s.p50Ms.median, 2), num(s.p99Ms.median, 2), String(s.socketErrors),
-          String(s.non2xx), num(s.peakRssMb.max, 1), num(s.cpuPercent.median), num(s.wrkCpuPercent.median)])
+        rows.push([scenario, target, withRange(s.rps), num(s.p50Ms.median, 2), num(s.p90Ms.median, 2), num(s.p99Ms.median, 2),
+          num(s.p999Ms.median, 2), String(s.socketErrors), String(s.non2xx), num(s.peakRssMb.max, 1), num(s.cpuPercent.median),
+          num(s.wrkCpuPercent.median)])
       }
-      if (entry.ratio !== undefined) {
-        const r = entry.ratio
-        rows.push([scenario, "service/baseline", ratio(r.rps), ratio(r.p50), ratio(r.p99), "", "", ratio(r.peakRss), "", ""])
+      for (const other of OTHERS) {
+        const r = entry.vs[other]
+        if (r !== undefined) ratioRow(scenario, `service/${other}`, r)
       }
+      if (entry.reference !== undefined) ratioRow(scenario, `service/service ${entry.reference.scenario}`, entry.reference.ratios)
+      if (entry.skipped !== undefined && entry.targets.service === undefined) skips.push(`${scenario}: skipped: ${entry.skipped}`)
     }
     lines.push("", render(rows), "")
+    if (skips.length > 0) lines.push(...skips, "")
     const startRows: Array<Array<string>> = [["", "target", "start-up to first 200 ms", "idle RSS MB (after seeding)"]]
     for (const target of config.targets) {
       const startup = summary.startupMs[target]
@@ -65,18 +74,23 @@ export const formatTable = (results: Results, config: Config): string => {
   }
   if (results.soak !== undefined) lines.push("")
   const wire = results.wire
-  if (wire !== undefined && wire.probes.service !== undefined && wire.probes.baseline !== undefined) {
-    lines.push(
-      wire.mismatches.length === 0
-        ? `wire check: all ${wire.probes.service.length} probe responses identical (ids and timestamps blanked)`
-        : `wire check: ${wire.mismatches.length} of ${wire.probes.service.length} probe responses differ: ` +
-            wire.mismatches.map((m) => `${m.name} (${m.service.status} vs ${m.baseline.status})`).join(", ")
-    )
+  if (wire !== undefined && wire.reference !== undefined) {
+    const count = wire.probes[wire.reference]?.length ?? 0
+    for (const target of config.targets) {
+      if (target === wire.reference || wire.probes[target] === undefined) continue
+      const differ = wire.mismatches.filter((m) => m.target === target)
+      lines.push(
+        differ.length === 0
+          ? `wire check, ${target} vs ${wire.reference}: all ${count} probe responses identical (ids and timestamps blanked)`
+          : `wire check, ${target} vs ${wire.reference}: ${differ.length} of ${count} probe responses differ: ` +
+              differ.map((m) => `${m.name} (${m.expected.status} vs ${m.actual.status})`).join(", ")
+      )
+    }
     lines.push("")
   }
   if (results.goals !== undefined && results.goals.length > 0) {
-    lines.push("goals (issue 5; issue 4 soak):")
-    for (const goal of results.goals) lines.push(`  ${goal.pass ? "PASS" : "MISS"}  ${goal.goal}: ${goal.value}`)
+    lines.push("goals (issue 14: vs fastify, memory, features; issue 5: vs baseline; issue 4: soak):")
+    for (const goal of results.goals) lines.push(`  ${goal.verdict}  ${goal.goal}: ${goal.value}`)
     lines.push("")
   }
   for (const error of results.errors) lines.push(`error: ${error.split("\n")[0]}`)

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import * as path from "node:path"
 import type { Scenario } from "./config.ts"
 import { CLOCK_TICKS_PER_SECOND, reapedChildrenTicks } from "./processes.ts"
@@ -58,6 +59,11 @@ export interface WrkRun {
   readonly seedFile: string
   readonly createUserFirst: number
   readonly createUsers: number
+  /** get-auth: "<user_id> <token>" lines. */
+  readonly tokenFile?: string
+  /** list-page: the users seeded with 200 tasks each. */
+  readonly pageUserFirst?: number
+  readonly pageUsers?: number
 }
 
 let current: number | undefined
@@ -94,7 +100,12 @@ export const runWrk = (run: WrkRun): Promise<WrkResult & { readonly wrkCpuPercen
           BENCH_SCENARIO: run.scenario,
           BENCH_SEED_FILE: run.seedFile,
           BENCH_CREATE_USER: String(run.createUserFirst),
-          BENCH_CREATE_USERS: String(run.createUsers)
+          BENCH_CREATE_USERS: String(run.createUsers),
+          BENCH_TOKEN_FILE: run.tokenFile ?? "",
+          BENCH_PAGE_USER: String(run.pageUserFirst ?? 0),
+          BENCH_PAGE_USERS: String(run.pageUsers ?? 0),
+          // Idempotency keys are kept for 24 h: each wrk run makes its own, never a repeat.
+          BENCH_RUN_ID: randomBytes(6).toString("hex")
         }
       }
     )
