@@ -109,5 +109,7 @@ describe("the package, as another program imports it", () => {
       expect(result.got).toEqual(result.created)
       expect(result.listed).toEqual([result.created])
       expect(result.missing).toBe("TaskNotFound: Task not found")
+      expect(result.notFoundIsTheDomainClass).toBe(true)
+      expect(result.groups).toContain("tasks")
     }), { timeout: 120_000 })
 })
