@@ -47,8 +47,6 @@ const statement = (lock: string) => `
     SELECT * FROM json_to_recordset($1::json) AS input (user_id int, id int, set_title bool, title varchar,
       set_description bool, description varchar, set_completed bool, completed bool, check_version bool,
       expected timestamptz[])
-  ), found AS (
-    SELECT tasks.id FROM tasks JOIN input USING (user_id, id)
   ), locked AS (
     SELECT tasks.id, tasks.updated_at FROM tasks JOIN input USING (user_id, id) ORDER BY tasks.id ${lock}
   ), updated AS (
@@ -62,14 +60,14 @@ const statement = (lock: string) => `
     RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id, tasks.created_at, tasks.updated_at
   )
   SELECT input.id AS target,
-    CASE WHEN updated.id IS NOT NULL THEN 'updated' WHEN locked.id IS NOT NULL THEN 'failed'
-         WHEN found.id IS NOT NULL THEN 'skipped' ELSE 'missing' END AS outcome,
+    -- Evaluated in order, and only for what did not update (the rare case).
+    CASE WHEN updated.id IS NOT NULL THEN 'updated'
+         WHEN EXISTS (SELECT 1 FROM locked WHERE locked.id = input.id) THEN 'failed'
+         WHEN EXISTS (SELECT 1 FROM tasks WHERE tasks.id = input.id AND tasks.user_id = input.user_id) THEN 'skipped'
+         ELSE 'missing' END AS outcome,
     updated.id, updated.title, updated.description, updated.completed, updated.user_id, updated.created_at,
     updated.updated_at
-  FROM input
-  LEFT JOIN updated ON updated.id = input.id
-  LEFT JOIN locked ON locked.id = input.id
-  LEFT JOIN found ON found.id = input.id`
+  FROM input LEFT JOIN updated ON updated.id = input.id`
 
 const batchStatement = statement("FOR UPDATE OF tasks SKIP LOCKED")
 const aloneStatement = statement("FOR UPDATE OF tasks")
