@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Option, TestClock } from "effect"
 import { type Task, TaskId, UserId } from "../src/domain/index.ts"
 import { type ListQuery, TaskRepository } from "../src/repository/TaskRepository.ts"
+import { TaskRepositoryMemory } from "../src/repository/TaskRepositoryMemory.ts"
 import { everything, versions } from "./support/lists.ts"
 import { repositories } from "./support/repositories.ts"
 
@@ -170,3 +171,18 @@ for (const [name, layer] of repositories) {
       })))
   })
 }
+
+describe("TaskRepository v2 (memory): keys expire by the clock", () => {
+  it.effect("a key replays for 24 h, then creates a new task", () =>
+    Effect.gen(function*() {
+      const tasks = yield* TaskRepository
+      const key = Option.some({ key: "daily", fingerprint: "f" })
+      const first = created(yield* tasks.create(alice, { title: "a", description: null }, key))
+      yield* TestClock.adjust("23 hours")
+      expect(yield* tasks.create(alice, { title: "a", description: null }, key)).toEqual({ _tag: "Replayed", task: first })
+      yield* TestClock.adjust("2 hours")
+      const second = created(yield* tasks.create(alice, { title: "a", description: null }, key))
+      expect(second.id).not.toBe(first.id)
+      expect(yield* tasks.create(alice, { title: "a", description: null }, key)).toEqual({ _tag: "Replayed", task: second })
+    }).pipe(Effect.provide(TaskRepositoryMemory)))
+})

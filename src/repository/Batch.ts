@@ -17,12 +17,13 @@ interface Pending<K, A, E> {
  * statement), so only a member that fails on its own fails: one user's bad row or held lock
  * cannot fail the requests that shared its batch. A failed batch statement changed nothing
  * (one statement is atomic), so running its members again is safe. With `distinct`, keys
- * that name the same thing never share a batch: the later ones wait for the next.
+ * that name the same thing never share a batch: the later ones wait for the next (a key
+ * whose identity is `undefined` names nothing another key could).
  */
 export const batcher = <K, A, E, R>(
   runtime: Runtime.Runtime<R>,
   resolve: (keys: ReadonlyArray<K>) => Effect.Effect<(key: K) => A, E, R>,
-  options: { readonly distinct?: (key: K) => string } = {}
+  options: { readonly distinct?: (key: K) => string | undefined } = {}
 ): (key: K) => Effect.Effect<A, E> => {
   const run = Runtime.runFork(runtime)
   let pending: Array<Pending<K, A, E>> = []
@@ -35,7 +36,8 @@ export const batcher = <K, A, E, R>(
     const batch: Array<Pending<K, A, E>> = []
     for (const entry of all) {
       const identity = options.distinct(entry.key)
-      if (seen.has(identity)) pending.push(entry)
+      if (identity === undefined) batch.push(entry)
+      else if (seen.has(identity)) pending.push(entry)
       else {
         seen.add(identity)
         batch.push(entry)

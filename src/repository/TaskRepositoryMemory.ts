@@ -17,12 +17,22 @@ interface StoredKey {
  * database. Every build of the layer starts empty. Each operation runs synchronously
  * from start to end, so no two requests ever interleave inside one (so a create with a
  * key is never seen in flight: KeyInUse does not happen here). Idempotency keys expire by
- * Effect's `Clock`, so a test can move time on; they are dropped when used after expiry.
+ * Effect's `Clock`, so a test can move time on; each keyed create drops a few expired ones.
  */
 export const TaskRepositoryMemory = Layer.sync(TaskRepository, () => {
   const tasks = new Map<TaskId, Task>()
   const keys = new Map<string, StoredKey>()
   let nextId = 1
+
+  /** Drops a few expired keys, oldest first: bounded work per create, and the map cannot grow without end. */
+  const forgetExpired = (now: number) => {
+    let dropped = 0
+    for (const [slot, stored] of keys) {
+      if (now - stored.storedAt < IDEMPOTENCY_KEY_LIFETIME_MILLIS || dropped === 100) return
+      keys.delete(slot)
+      dropped++
+    }
+  }
 
   const owned = (owner: UserId, id: TaskId): Option.Option<Task> => {
     const task = tasks.get(id)
@@ -73,7 +83,10 @@ export const TaskRepositoryMemory = Layer.sync(TaskRepository, () => {
           }
           tasks.set(task.id, task)
           if (Option.isSome(idempotency) && Option.isSome(slot)) {
+            // Deleted first so that the map stays in storage order, oldest first.
+            keys.delete(slot.value)
             keys.set(slot.value, { fingerprint: idempotency.value.fingerprint, task, storedAt: now })
+            forgetExpired(now)
           }
           return { _tag: "Created" as const, task }
         })),

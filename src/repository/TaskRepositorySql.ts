@@ -78,9 +78,7 @@ export const TaskRepositorySql = Layer.scoped(
       // Two creates with one key never share a statement: the key row would be written twice.
       {
         distinct: (key) =>
-          Option.isSome(key.idempotency)
-            ? JSON.stringify([key.owner, key.idempotency.value.key])
-            : `${Math.random()}`
+          Option.isSome(key.idempotency) ? JSON.stringify([key.owner, key.idempotency.value.key]) : undefined
       }
     )
 
