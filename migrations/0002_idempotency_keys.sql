@@ -1,3 +1,8 @@
+-- The service's role has DATABASE_QUERY_TIMEOUT as its statement_timeout (Database.ts); the
+-- index below may take longer than that on a large tasks table, so this migration lifts it for
+-- its own transaction only.
+SET LOCAL statement_timeout = 0;
+
 -- The answer to a create sent with an Idempotency-Key, kept for 24 hours. Written by the
 -- same statement that inserts the task (TaskRepositorySql), so a key never exists without
 -- its task, nor a keyed task without its key. The snapshot is the task as created, which
