@@ -5,7 +5,7 @@ import { AppConfig } from "./AppConfig.ts"
 import { makeDatabase } from "./database/Database.ts"
 import { MigratorLive } from "./database/Migrator.ts"
 import { makeLogging } from "./Logging.ts"
-import { makeTaskRepositorySql } from "./repository/TaskRepositorySql.ts"
+import { TaskRepositorySql } from "./repository/TaskRepositorySql.ts"
 import { makeHttpServer } from "./server/HttpServer.ts"
 import { exitOnInvalidConfig } from "./Startup.ts"
 
@@ -21,7 +21,7 @@ const program = Effect.gen(function*() {
     Layer.provide(NodeContext.layer)
   )
   const main = makeHttpServer(config.server).pipe(
-    Layer.provide(makeTaskRepositorySql({ statementTimeout: config.database.queryTimeout })),
+    Layer.provide(TaskRepositorySql),
     Layer.provide(database)
   )
   return yield* Layer.launch(main).pipe(Effect.provide(makeLogging(config.log)))

@@ -1,14 +1,14 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Context, Deferred, Duration, Effect, Fiber, Layer, Redacted } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, Layer, Option, Redacted } from "effect"
 import { spawn } from "node:child_process"
 import * as Net from "node:net"
 import { pgLayer } from "../src/database/Database.ts"
 import { MigratorLive } from "../src/database/Migrator.ts"
 import { UserId } from "../src/domain/index.ts"
 import { TaskRepository } from "../src/repository/TaskRepository.ts"
-import { makeTaskRepositorySql, TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
+import { TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
 import { faultyProxy } from "./support/proxy.ts"
@@ -143,7 +143,7 @@ describe("writes that time out", () => {
     Effect.gen(function*() {
       const url = yield* freshDatabaseUrl
       const timeouts = { poolSize: 4, connectTimeout: Duration.seconds(2), queryTimeout: Duration.seconds(1) }
-      const repository = makeTaskRepositorySql({ statementTimeout: Duration.seconds(1) }).pipe(
+      const repository = TaskRepositorySql.pipe(
         Layer.provide(MigratorLive),
         Layer.provide(pgLayer(url, timeouts)),
         Layer.provide(NodeContext.layer),
@@ -178,26 +178,29 @@ describe("writes that time out", () => {
       expect(listed.map((task) => task.title)).toEqual(["before"])
     }), 60_000)
 
-  it.scopedLive("the timeout is the write's own: it does not stay on the pooled connection", () =>
+  it.scopedLive("the timeout is the role's on this database: every session has it, it cancels any statement past it", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabaseUrl
-      // One connection, so the reads below run on the very connection the writes used.
+      // One connection, so the statements below run on the very connection the writes used.
       const context = yield* Layer.build(
-        makeTaskRepositorySql({ statementTimeout: Duration.millis(300) }).pipe(
+        TaskRepositorySql.pipe(
           Layer.provide(MigratorLive),
-          Layer.provideMerge(pgLayer(url, { poolSize: 1, connectTimeout: Duration.seconds(2), queryTimeout: Duration.seconds(5) })),
+          Layer.provideMerge(pgLayer(url, { poolSize: 1, connectTimeout: Duration.seconds(2), queryTimeout: Duration.millis(300) })),
           Layer.provide(NodeContext.layer)
         )
       )
       const tasks = Context.get(context, TaskRepository)
       const sql = Context.get(context, SqlClient.SqlClient)
-      const created = yield* tasks.create(UserId.make(1), { title: "t", description: null })
-      yield* tasks.update(UserId.make(1), created.id, { completed: true })
-      yield* tasks.remove(UserId.make(1), created.id)
+      const created = yield* tasks.create(UserId.make(1), { title: "t", description: null }, Option.none())
+      expect(created._tag).toBe("Created")
+      if (created._tag !== "Created") return
+      yield* tasks.update(UserId.make(1), created.task.id, { completed: true }, Option.none())
+      yield* tasks.remove(UserId.make(1), created.task.id, Option.none())
       const [setting] = yield* sql<{ statement_timeout: string }>`SHOW statement_timeout`
-      expect(setting?.statement_timeout).toBe("0")
-      // A statement longer than the writes' timeout runs to its end on that connection.
-      yield* sql`SELECT pg_sleep(0.5)`
+      expect(setting?.statement_timeout).toBe("300ms")
+      // Set by the role's default, not by a session SET: nothing to leak through a pooler.
+      const failed = yield* Effect.flip(sql`SELECT pg_sleep(0.5)`)
+      expect(String(failed.cause)).toContain("statement timeout")
     }), 30_000)
 })
 

@@ -1,13 +1,14 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Redacted } from "effect"
+import { Duration, Effect, Fiber, Layer, Option, Redacted } from "effect"
 import { pgLayer } from "../src/database/Database.ts"
 import { UserId } from "../src/domain/index.ts"
 import { TaskRepository } from "../src/repository/TaskRepository.ts"
 import { migrate } from "../src/database/Migrator.ts"
 import { asError, asTask, asTasks, call, json, serve } from "./support/http.ts"
 import { embeddedServiceEnv, freshDatabaseUrl, temporaryDataDir } from "./support/postgres.ts"
+import { everything } from "./support/lists.ts"
 import { PgRepository } from "./support/repositories.ts"
 import { startService } from "./support/service.ts"
 
@@ -83,12 +84,12 @@ describe("batched writes", () => {
   it.live("a create interrupted while it waits for its batch never runs", () =>
     Effect.gen(function*() {
       const tasks = yield* TaskRepository
-      const fiber = yield* Effect.fork(tasks.create(UserId.make(5), { title: "never", description: null }))
+      const fiber = yield* Effect.fork(tasks.create(UserId.make(5), { title: "never", description: null }, Option.none()))
       // The fork has queued its create; the batch leaves at the end of this turn.
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(fiber)
       yield* Effect.sleep("100 millis")
-      expect(yield* tasks.list(UserId.make(5))).toEqual([])
+      expect((yield* tasks.list(UserId.make(5), everything)).head).toEqual([])
     }).pipe(Effect.provide(PgRepository)))
 })
 
@@ -99,13 +100,13 @@ describe("migrations", () => {
       const pool = () => pgLayer(url, { poolSize: 3, connectTimeout: Duration.seconds(5), queryTimeout: Duration.seconds(5) })
       const run = migrate.pipe(Effect.provide(Layer.merge(pool(), NodeContext.layer)))
       const [first, second] = yield* Effect.all([run, run], { concurrency: "unbounded" })
-      expect([...first, ...second].map(([id]) => id)).toEqual([1])
+      expect([...first, ...second].map(([id]) => id)).toEqual([1, 2])
       expect(yield* run).toEqual([])
       const tables = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
         sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`).pipe(
           Effect.provide(pool())
         )
-      expect(tables.map((row) => row.name)).toEqual(["effect_sql_migrations", "tasks", "users"])
+      expect(tables.map((row) => row.name)).toEqual(["effect_sql_migrations", "idempotency_keys", "tasks", "users"])
     }))
 })
 

@@ -1,8 +1,24 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { TaskId, UserId } from "../src/domain/index.ts"
+import { type CreateTask, type Task, TaskId, type UpdateTask, UserId } from "../src/domain/index.ts"
 import { TaskRepository } from "../src/repository/TaskRepository.ts"
+import { everything } from "./support/lists.ts"
 import { repositories } from "./support/repositories.ts"
+
+/** Version 1 calls on the version 2 interface: no key, no precondition, the whole list. */
+const v1 = Effect.map(TaskRepository, (tasks) => ({
+  ...tasks,
+  create: (owner: UserId, input: CreateTask) =>
+    Effect.map(tasks.create(owner, input, Option.none()), (outcome) => {
+      if (outcome._tag !== "Created") throw new Error(`expected Created, got ${outcome._tag}`)
+      return outcome.task
+    }),
+  update: (owner: UserId, id: TaskId, patch: UpdateTask) =>
+    Effect.map(tasks.update(owner, id, patch, Option.none()), (outcome) =>
+      outcome._tag === "Updated" ? Option.some(outcome.task) : Option.none<Task>()),
+  remove: (owner: UserId, id: TaskId) => Effect.map(tasks.remove(owner, id, Option.none()), (outcome) => outcome === "Deleted"),
+  list: (owner: UserId) => Effect.map(tasks.list(owner, everything), (list) => list.head)
+}))
 
 /**
  * One contract, run against every repository layer, so the in-memory one that tests use
@@ -19,7 +35,7 @@ for (const [name, layer] of repositories) {
 
     it.live("create returns the stored task; get returns exactly it", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const created = yield* tasks.create(alice, { title: "t", description: "d" })
         expect(created).toMatchObject({ title: "t", description: "d", completed: false, user_id: alice })
         expect(created.updated_at).toEqual(created.created_at)
@@ -29,7 +45,7 @@ for (const [name, layer] of repositories) {
 
     it.live("list is per owner, ordered by id, [] for an unknown owner", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         expect(yield* tasks.list(alice)).toEqual([])
         const a = yield* tasks.create(alice, { title: "a", description: null })
         const b = yield* tasks.create(bob, { title: "b", description: null })
@@ -40,7 +56,7 @@ for (const [name, layer] of repositories) {
 
     it.live("another owner's task is absent for get, update and remove, and stays untouched", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const created = yield* tasks.create(alice, { title: "mine", description: null })
         expect(yield* tasks.get(bob, created.id)).toEqual(Option.none())
         expect(yield* tasks.update(bob, created.id, { title: "stolen" })).toEqual(Option.none())
@@ -50,7 +66,7 @@ for (const [name, layer] of repositories) {
 
     it.live("update applies present fields only; null description clears; {} changes nothing", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const created = yield* tasks.create(alice, { title: "t", description: "d" })
         expect(yield* tasks.update(alice, created.id, {})).toEqual(Option.some(created))
         const done = Option.getOrThrow(yield* tasks.update(alice, created.id, { completed: true }))
@@ -69,7 +85,7 @@ for (const [name, layer] of repositories) {
 
     it.live("remove deletes once", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const created = yield* tasks.create(alice, { title: "t", description: null })
         expect(yield* tasks.remove(alice, created.id)).toBe(true)
         expect(yield* tasks.remove(alice, created.id)).toBe(false)
@@ -78,7 +94,7 @@ for (const [name, layer] of repositories) {
 
     it.live("text round-trips exactly through create and update: quotes, escapes, SQL, markup, emoji, 500 code points", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const title = "😀".repeat(500)
         const description = "'; DROP TABLE tasks; -- \"x\" <script>1</script> \\ é \u2028 " + "ж".repeat(4000)
         const created = yield* tasks.create(alice, { title, description })
@@ -93,7 +109,7 @@ for (const [name, layer] of repositories) {
 
     it.live("ids are distinct across owners and the largest owner id works", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const big = UserId.make(2_147_483_647)
         const created = yield* Effect.all([
           tasks.create(alice, { title: "1", description: null }),
@@ -106,7 +122,7 @@ for (const [name, layer] of repositories) {
 
     it.live("concurrent reads of many owners each see exactly their own tasks", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const owners = Array.from({ length: 12 }, (_, i) => UserId.make(100 + i))
         const created = yield* Effect.forEach(owners, (owner) =>
           Effect.all([
@@ -138,7 +154,7 @@ for (const [name, layer] of repositories) {
 
     it.live("concurrent creates, identical ones included, each come back once, for their own owner", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const requests = Array.from({ length: 30 }, (_, i) => ({
           owner: UserId.make(200 + (i % 3)),
           input: { title: i % 2 === 0 ? "same" : `task ${i}`, description: i % 4 === 0 ? null : "same" }
@@ -160,7 +176,7 @@ for (const [name, layer] of repositories) {
 
     it.live("concurrent updates of many tasks, and of one task, each apply whole to their own task", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         const mine = yield* Effect.forEach(Array.from({ length: 8 }, (_, i) => i), (i) =>
           tasks.create(alice, { title: `t${i}`, description: "d" }))
         const updates = [
@@ -185,7 +201,7 @@ for (const [name, layer] of repositories) {
 
     it.live("ping succeeds on a working store", () =>
       run(Effect.gen(function*() {
-        const tasks = yield* TaskRepository
+        const tasks = yield* v1
         yield* tasks.ping
       })))
   })

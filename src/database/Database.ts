@@ -1,3 +1,4 @@
+import { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as Pg from "pg"
@@ -26,8 +27,8 @@ export const describeUrl = (url: Redacted.Redacted<string>): string => {
 const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Duration): Redacted.Redacted<string> => {
   const parsed = new URL(Redacted.value(url))
   if (!parsed.searchParams.has("query_timeout")) {
-    // A little longer than the server-side statement timeout of writes, which should
-    // fire first and roll the write back; this one is for a server that does not answer.
+    // A little longer than the server-side statement timeout (the role's, see below), which
+    // should fire first and roll a write back; this one is for a server that does not answer.
     parsed.searchParams.set("query_timeout", String(Duration.toMillis(timeout) + 500))
   }
   return Redacted.make(parsed.toString())
@@ -37,19 +38,57 @@ const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Dura
 const types = new Pg.TypeOverrides()
 types.setTypeParser(Pg.types.builtins.TIMESTAMPTZ, "text", parseTimestamptz)
 
+/**
+ * Makes `timeout` the `statement_timeout` of every new session of this role on this database
+ * (`ALTER ROLE … IN DATABASE … SET`, which any role may do for itself), before the pool opens
+ * its first connection. So every statement, a write above all, that runs past it is cancelled
+ * and rolled back by PostgreSQL itself (the client-side `query_timeout` alone would stop
+ * waiting while the statement went on and committed), with no `SET` per statement: each write
+ * stays one statement with bound parameters, in one round trip. Through a pooler in
+ * transaction mode it holds too: the pooler's server connections are sessions of this role.
+ *
+ * The value is a checked duration from configuration, never request data. Instances on one
+ * database share the setting: the last one started wins.
+ */
+const applyStatementTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Duration, connectTimeout: Duration.Duration) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() =>
+      new Pg.Client({
+        connectionString: Redacted.value(url),
+        connectionTimeoutMillis: Duration.toMillis(connectTimeout),
+        application_name: "task-api"
+      })
+    ),
+    (client) =>
+      Effect.tryPromise({
+        try: async () => {
+          await client.connect()
+          const millis = Math.max(1, Math.round(Duration.toMillis(timeout)))
+          await client.query(`DO $$ BEGIN
+            EXECUTE format('ALTER ROLE %I IN DATABASE %I SET statement_timeout = %s', current_user, current_database(), ${millis});
+          END $$`)
+        },
+        catch: (cause) => new SqlError({ cause, message: "Cannot set the statement timeout of the database role" })
+      }),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
 /** A pool on `url`, with the timeouts that keep requests from waiting on a dead database. */
 export const pgLayer = (
   url: Redacted.Redacted<string>,
   config: Pick<DatabaseConfig, "poolSize" | "connectTimeout" | "queryTimeout">
 ) =>
-  PgClient.layer({
-    url: withQueryTimeout(url, config.queryTimeout),
-    maxConnections: config.poolSize,
-    connectTimeout: config.connectTimeout,
-    idleTimeout: "30 seconds",
-    applicationName: "task-api",
-    types
-  })
+  Layer.unwrapEffect(Effect.as(
+    applyStatementTimeout(url, config.queryTimeout, config.connectTimeout),
+    PgClient.layer({
+      url: withQueryTimeout(url, config.queryTimeout),
+      maxConnections: config.poolSize,
+      connectTimeout: config.connectTimeout,
+      idleTimeout: "30 seconds",
+      applicationName: "task-api",
+      types
+    })
+  ))
 
 /**
  * PostgreSQL from configuration: the server named by `DATABASE_URL`, or else the embedded

@@ -12,14 +12,18 @@ interface Pending<K, A, E> {
  * pooled connection and one statement for many requests, instead of one each. A lone
  * lookup waits for nothing but the end of the current turn.
  *
- * `resolve` gets the keys of one batch and returns how to answer each key; a failure of
- * the batch fails every lookup in it, with the same cause. With `distinct`, keys that
- * name the same thing never share a batch: the later ones wait for the next.
+ * `resolve` gets the keys of one batch and returns how to answer each key. When a batch of
+ * several fails, each of its members is resolved again alone (all at once, each its own
+ * statement), so only a member that fails on its own fails: one user's bad row or held lock
+ * cannot fail the requests that shared its batch. A failed batch statement changed nothing
+ * (one statement is atomic), so running its members again is safe. With `distinct`, keys
+ * that name the same thing never share a batch: the later ones wait for the next (a key
+ * whose identity is `undefined` names nothing another key could).
  */
 export const batcher = <K, A, E, R>(
   runtime: Runtime.Runtime<R>,
   resolve: (keys: ReadonlyArray<K>) => Effect.Effect<(key: K) => A, E, R>,
-  options: { readonly distinct?: (key: K) => string } = {}
+  options: { readonly distinct?: (key: K) => string | undefined } = {}
 ): (key: K) => Effect.Effect<A, E> => {
   const run = Runtime.runFork(runtime)
   let pending: Array<Pending<K, A, E>> = []
@@ -32,7 +36,8 @@ export const batcher = <K, A, E, R>(
     const batch: Array<Pending<K, A, E>> = []
     for (const entry of all) {
       const identity = options.distinct(entry.key)
-      if (seen.has(identity)) pending.push(entry)
+      if (identity === undefined) batch.push(entry)
+      else if (seen.has(identity)) pending.push(entry)
       else {
         seen.add(identity)
         batch.push(entry)
@@ -46,11 +51,18 @@ export const batcher = <K, A, E, R>(
     const batch = take()
     if (batch.length === 0) return
     run(resolve(batch.map((entry) => entry.key))).addObserver((exit) => {
-      for (const entry of batch) {
-        entry.resume(Exit.isSuccess(exit) ? Effect.sync(() => exit.value(entry.key)) : Effect.failCause(exit.cause))
+      if (Exit.isFailure(exit) && batch.length > 1 && !Exit.isInterrupted(exit)) {
+        for (const entry of batch) alone(entry)
+        return
       }
+      for (const entry of batch) answer(entry, exit)
     })
   }
+
+  const answer = (entry: Pending<K, A, E>, exit: Exit.Exit<(key: K) => A, E>) =>
+    entry.resume(Exit.isSuccess(exit) ? Effect.sync(() => exit.value(entry.key)) : Effect.failCause(exit.cause))
+
+  const alone = (entry: Pending<K, A, E>) => run(resolve([entry.key])).addObserver((exit) => answer(entry, exit))
 
   return (key) =>
     Effect.async<A, E>((resume) => {
