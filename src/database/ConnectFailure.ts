@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Duration, Option, Schema } from "effect"
 
 /**
  * PostgreSQL could not be reached at start-up. `message` is the one line an operator reads: the
@@ -30,7 +30,10 @@ const innermost = (error: unknown): unknown => {
 }
 
 /** Why a connection failed, in a few words: refused, timeout, authentication, missing database, TLS. */
-export const connectFailureReason = (error: unknown): string => {
+export const connectFailureReason = (error: unknown, timedOutAfter: Option.Option<Duration.Duration>): string => {
+  if (Option.isSome(timedOutAfter)) {
+    return `timeout: no answer within ${Duration.format(timedOutAfter.value)} (DATABASE_CONNECT_TIMEOUT)`
+  }
   const cause = innermost(error)
   const code = fieldOf(cause, "code") ?? ""
   const message = fieldOf(cause, "message") ?? String(cause)
@@ -57,6 +60,6 @@ export const connectFailureReason = (error: unknown): string => {
       return `the server is starting up or shutting down (${message})`
   }
   if (/SSL|TLS|certificate|CERT_|self[- ]signed/i.test(`${code} ${message}`)) return `TLS failed (${message})`
-  if (/time(d)? ?out|timeout expired/i.test(message)) return "timeout: the server accepted no connection or did not answer in time"
+  if (/time(d)? ?out|timeout expired/i.test(message)) return "timeout: the server did not answer in time (DATABASE_CONNECT_TIMEOUT)"
   return code === "" ? message : `${message} (${code})`
 }

@@ -45,22 +45,30 @@ export const pgLayer = (
   url: Redacted.Redacted<string>,
   config: Pick<DatabaseConfig, "poolSize" | "connectTimeout" | "queryTimeout">
 ) =>
-  PgClient.layer({
-    url: withQueryTimeout(url, config.queryTimeout),
-    maxConnections: config.poolSize,
-    connectTimeout: config.connectTimeout,
-    idleTimeout: "30 seconds",
-    applicationName: "task-api",
-    types
-  }).pipe(
-    // The pool's first connection is made here, at start-up: its failure becomes one line.
-    Layer.mapError((error) =>
-      new DatabaseUnavailable({
-        message: `Cannot connect to PostgreSQL at ${describeUrl(url)}: ${connectFailureReason(error)}`,
-        cause: error
+  Layer.unwrapEffect(Effect.sync(() => {
+    const startedAt = Date.now()
+    return PgClient.layer({
+      url: withQueryTimeout(url, config.queryTimeout),
+      maxConnections: config.poolSize,
+      connectTimeout: config.connectTimeout,
+      idleTimeout: "30 seconds",
+      applicationName: "task-api",
+      types
+    }).pipe(
+      // The pool's first connection is made here, at start-up: its failure becomes one line.
+      // node-postgres reports its connect timeout in several ways ("Connection terminated
+      // unexpectedly" among them), so a failure that took the whole timeout is called one.
+      Layer.mapError((error) => {
+        const timedOut = Date.now() - startedAt >= Duration.toMillis(config.connectTimeout) - 50
+        return new DatabaseUnavailable({
+          message: `Cannot connect to PostgreSQL at ${describeUrl(url)}: ${
+            connectFailureReason(error, timedOut ? Option.some(config.connectTimeout) : Option.none())
+          }`,
+          cause: error
+        })
       })
     )
-  )
+  }))
 
 interface DatabaseUrls {
   /** The service's connections: rows only, ideally (see the README's least privilege). */
