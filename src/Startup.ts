@@ -27,6 +27,7 @@ const headline = (error: unknown): string => {
   const message = field(error, "message") ?? String(error)
   switch (field(error, "_tag")) {
     case "DatabaseUnavailable":
+    case "MigrationFailed":
       return message
     case "EmbeddedDatabaseError":
       return `The embedded PostgreSQL could not start: ${message}`

@@ -1,11 +1,15 @@
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, type Scope } from "effect"
+import { Effect, Redacted, type Scope } from "effect"
+import * as Crypto from "node:crypto"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { inject } from "vitest"
+import { freshDatabaseUrl } from "./support/postgres.ts"
+import { startService } from "./support/service.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -143,6 +147,70 @@ describe("a database that is not there at start-up: one line, exit code 1", () =
       expect(outcome.output).toContain("ECONNREFUSED")
       expect(outcome.output).toMatch(/\\n\s+at /)
     }))
+})
+
+const onUrl = (url: string | Redacted.Redacted<string>, statements: ReadonlyArray<string>) =>
+  Effect.flatMap(PgClient.PgClient, (sql) => Effect.forEach(statements, (statement) => sql.unsafe(statement))).pipe(
+    Effect.provide(PgClient.layer({ url: typeof url === "string" ? Redacted.make(url) : url, maxConnections: 1 })),
+    Effect.orDie
+  )
+
+/**
+ * A login role that may only read and write rows in the database of `ownerUrl` (the README's SQL).
+ * The role is made first, so that it is dropped after the database that holds its grants.
+ */
+const runtimeRole = Effect.gen(function*() {
+  const admin = adminUrl()
+  const role = `rt_${Crypto.randomBytes(6).toString("hex")}`
+  const password = Crypto.randomBytes(12).toString("hex")
+  yield* Effect.acquireRelease(
+    onUrl(admin.toString(), [`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`]),
+    () => onUrl(admin.toString(), [`DROP ROLE IF EXISTS ${role}`])
+  )
+  return { role, password }
+})
+
+const grantRows = ({ password, role }: { readonly role: string; readonly password: string }, ownerUrl: Redacted.Redacted<string>) =>
+  Effect.gen(function*() {
+    const owner = new URL(Redacted.value(ownerUrl))
+    const database = owner.pathname.slice(1)
+    yield* onUrl(ownerUrl, [
+      `GRANT CONNECT ON DATABASE ${database} TO ${role}`,
+      `GRANT USAGE ON SCHEMA public TO ${role}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`,
+      `GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${decodeURIComponent(owner.username)} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${role}`,
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${decodeURIComponent(owner.username)} IN SCHEMA public GRANT USAGE ON SEQUENCES TO ${role}`,
+      `REVOKE CREATE ON SCHEMA public FROM PUBLIC`
+    ])
+    const runtime = new URL(owner)
+    runtime.username = role
+    runtime.password = password
+    return runtime.toString()
+  })
+
+describe("MIGRATION_DATABASE_URL", () => {
+  it.scopedLive("migrations run as the owner it names; the service serves as a role that may only touch rows", () =>
+    Effect.gen(function*() {
+      const role = yield* runtimeRole
+      const ownerUrl = yield* freshDatabaseUrl
+      const runtimeUrl = yield* grantRows(role, ownerUrl)
+      // Alone, the runtime role cannot migrate: start-up stops with one line.
+      const alone = yield* runService({ DATABASE_URL: runtimeUrl, LOG_FORMAT: "json" })
+      expect(alone.code).toBe(1)
+      expect(alone.output).toMatch(/"message":"Migrations failed as postgres:\/\/rt_[0-9a-f]+@[^:]+:\d+\/test_[0-9a-f]+: .*permission denied/)
+
+      const service = yield* startService({ DATABASE_URL: runtimeUrl, MIGRATION_DATABASE_URL: Redacted.value(ownerUrl) })
+      const created = yield* Effect.promise(() =>
+        fetch(`${service.base}/users/3/tasks`, { method: "POST", body: JSON.stringify({ title: "as runtime" }) }))
+      expect(created.status).toBe(201)
+      expect(service.output()).not.toContain(new URL(runtimeUrl).password)
+      const owners = yield* Effect.flatMap(PgClient.PgClient, (sql) =>
+        sql<{ readonly owner: string }>`SELECT DISTINCT tableowner AS owner FROM pg_tables WHERE schemaname = 'public'`).pipe(
+          Effect.provide(PgClient.layer({ url: ownerUrl, maxConnections: 1 }))
+        )
+      expect(owners).toEqual([{ owner: decodeURIComponent(new URL(Redacted.value(ownerUrl)).username) }])
+    }), { timeout: 90_000 })
 })
 
 // Flags `npm start` gives node, from package.json. Each must exist on the node running the test

@@ -9,6 +9,12 @@ export class DatabaseUnavailable extends Schema.TaggedError<DatabaseUnavailable>
   cause: Schema.Defect
 }) {}
 
+/** A migration failed at start-up (or in `npm run migrate`): the migration URL and why. */
+export class MigrationFailed extends Schema.TaggedError<MigrationFailed>()("MigrationFailed", {
+  message: Schema.String,
+  cause: Schema.Defect
+}) {}
+
 const fieldOf = (error: unknown, field: string): string | undefined => {
   if (typeof error !== "object" || error === null || !(field in error)) return undefined
   const value: unknown = Reflect.get(error, field)

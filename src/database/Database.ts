@@ -3,7 +3,7 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as Pg from "pg"
 import { DatabaseConfig } from "../AppConfig.ts"
-import { connectFailureReason, DatabaseUnavailable } from "./ConnectFailure.ts"
+import { connectFailureReason, DatabaseUnavailable, MigrationFailed } from "./ConnectFailure.ts"
 import * as Embedded from "./Embedded.ts"
 import { MigratorLive } from "./Migrator.ts"
 import { parseTimestamptz } from "./Timestamps.ts"
@@ -103,7 +103,17 @@ const migrateWith = (url: Redacted.Redacted<string>, config: DatabaseConfig) =>
   Effect.scoped(Layer.build(MigratorLive.pipe(
     Layer.provide(pgLayer(url, { ...config, poolSize: 1 })),
     Layer.provide(NodeContext.layer)
-  )))
+  ))).pipe(
+    Effect.mapError((error) =>
+      error._tag === "DatabaseUnavailable" ? error : new MigrationFailed({
+        // A role that may not create tables is the usual reason: the URL says which role it was.
+        message: `Migrations failed as ${describeUrl(url)}: ${error.message}${
+          error.cause instanceof Error ? `: ${error.cause.message}` : ""
+        }`,
+        cause: error
+      })
+    )
+  )
 
 /**
  * PostgreSQL from configuration, migrated: migrations run first, as the owner, on a connection
