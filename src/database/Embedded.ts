@@ -30,7 +30,7 @@ import { Effect, Option, Redacted, type Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { clusterHome, reachableBinaries, relocatedHome } from "./EmbeddedAccess.ts"
+import { chooseRunAs, clusterHome, reachableBinaries, relocatedHome } from "./EmbeddedAccess.ts"
 import * as Process from "./EmbeddedProcess.ts"
 import { EmbeddedDatabaseError, type RunAs } from "./EmbeddedProcess.ts"
 import { DATABASE, ensureRoles, OWNER, RUNTIME } from "./EmbeddedRoles.ts"
@@ -256,7 +256,7 @@ export const start = (options: {
       await Fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
     })
     const existingHome = Option.getOrElse(yield* relocatedHome(dataDir), () => dataDir)
-    const runAs = yield* Process.chooseRunAs(Path.join(existingHome, "cluster"))
+    const runAs = yield* chooseRunAs(Path.join(existingHome, "cluster"))
     yield* chown(dataDir, runAs)
     const layout = layoutOf(dataDir, yield* clusterHome(dataDir, runAs))
     const bin = yield* Effect.flatMap(Process.binaries, (found) => reachableBinaries(found, runAs))

@@ -1,5 +1,7 @@
 /**
- * As root the embedded PostgreSQL runs as another user (see `chooseRunAs`), who must traverse every
+ * Which OS user runs the embedded PostgreSQL as root, and what that user can reach.
+ *
+ * As root the embedded PostgreSQL runs as another user (`chooseRunAs`, below), who must traverse every
  * parent of the binaries and of the cluster. A checkout under /root (mode 0700) blocks both. Rather
  * than ask the operator to move the project, we put what that user needs where it can reach it:
  *
@@ -17,7 +19,79 @@ import { Effect, Option } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
-import { binariesIn, type Binaries, canReach, EmbeddedDatabaseError, type RunAs, SERVICE_HOME } from "./EmbeddedProcess.ts"
+import { binariesIn, type Binaries, EmbeddedDatabaseError, execute, type RunAs } from "./EmbeddedProcess.ts"
+
+const fail = (message: string) => new EmbeddedDatabaseError({ message })
+
+const lookupUser = (name: string): Effect.Effect<Option.Option<RunAs>> =>
+  Effect.all([
+    execute("id", ["-u", name], { runAs: Option.none(), timeout: "5 seconds" }),
+    execute("id", ["-g", name], { runAs: Option.none(), timeout: "5 seconds" })
+  ]).pipe(
+    Effect.map(([uid, gid]) => ({ uid: Number.parseInt(uid, 10), gid: Number.parseInt(gid, 10) })),
+    Effect.map((ids) => (Number.isInteger(ids.uid) && Number.isInteger(ids.gid) ? Option.some(ids) : Option.none())),
+    Effect.orElseSucceed(() => Option.none())
+  )
+
+/** The system user the embedded PostgreSQL runs as when the service runs as root. */
+export const SERVICE_USER = "task-api-pg"
+
+/**
+ * Its home: copies of the binaries and clusters whose DATA_DIR it cannot reach (see
+ * `EmbeddedAccess.ts`). Under /var/lib, which every user may traverse.
+ */
+export const SERVICE_HOME = "/var/lib/task-api-pg"
+
+const createServiceUser: Effect.Effect<void, EmbeddedDatabaseError> = execute("useradd", [
+  "--system",
+  "--user-group",
+  "--no-create-home",
+  `--home-dir=${SERVICE_HOME}`,
+  "--shell=/usr/sbin/nologin",
+  "--comment=embedded PostgreSQL of task-api",
+  SERVICE_USER
+], { runAs: Option.none(), timeout: "20 seconds" }).pipe(Effect.asVoid)
+
+/**
+ * PostgreSQL refuses to run as root. As root we run it as the owner of an existing cluster (so a
+ * data directory keeps working whoever created it), else as a system user of its own,
+ * `task-api-pg`, created when missing (initdb needs a passwd entry). Not `postgres`: a host
+ * PostgreSQL runs as that uid, and sharing it would let either server's files be read and signalled
+ * by the other. If the user cannot be created (no `useradd`, a read-only /etc) we fall back to
+ * `nobody`, with a warning. Not root: we run it as ourselves.
+ */
+export const chooseRunAs = (clusterDir: string): Effect.Effect<Option.Option<RunAs>, EmbeddedDatabaseError> =>
+  Effect.gen(function*() {
+    if (process.getuid?.() !== 0) return Option.none()
+    const existing = yield* Effect.option(Effect.tryPromise(() => Fs.stat(clusterDir)))
+    if (Option.isSome(existing) && existing.value.uid !== 0) {
+      return Option.some({ uid: existing.value.uid, gid: existing.value.gid })
+    }
+    const own = yield* lookupUser(SERVICE_USER)
+    if (Option.isSome(own) && own.value.uid !== 0) return own
+    // Two starts at once may both try; the loser's "already exists" is fine, the lookup decides.
+    const created = yield* Effect.either(createServiceUser)
+    const afterCreate = yield* lookupUser(SERVICE_USER)
+    if (Option.isSome(afterCreate) && afterCreate.value.uid !== 0) {
+      if (created._tag === "Right") yield* Effect.logInfo(`Created the system user ${SERVICE_USER} to run PostgreSQL as`)
+      return afterCreate
+    }
+    const nobody = yield* lookupUser("nobody")
+    if (Option.isSome(nobody) && nobody.value.uid !== 0) {
+      const why = created._tag === "Left" ? created.left.message : "it is still missing"
+      yield* Effect.logWarning(`Could not create the system user ${SERVICE_USER} (${why}); running PostgreSQL as nobody`)
+      return nobody
+    }
+    return yield* Effect.fail(fail(`Running as root, and neither ${SERVICE_USER} (useradd failed) nor nobody can run PostgreSQL`))
+  })
+
+/** Whether `runAs` may enter (and, with `write`, write into) `path`: every parent must let it through. */
+export const canReach = (path: string, runAs: Option.Option<RunAs>, write: boolean): Effect.Effect<boolean> =>
+  Option.isNone(runAs) ? Effect.succeed(true) : execute(
+    "/bin/sh",
+    ["-c", write ? 'test -x "$1" && test -w "$1"' : 'test -x "$1"', "reach", path],
+    { runAs, timeout: "5 seconds" }
+  ).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
 
 const io = <A>(what: string, run: () => Promise<A>): Effect.Effect<A, EmbeddedDatabaseError> =>
   Effect.tryPromise({ try: run, catch: (error) => new EmbeddedDatabaseError({ message: `${what}: ${String(error)}` }) })
