@@ -57,19 +57,29 @@ const isServerUrl = (text: string): boolean => {
   }
 }
 
-export const DatabaseConfig = Config.all({
-  /** Absent: the embedded PostgreSQL in `dataDir`. */
-  url: Config.option(Config.redacted("DATABASE_URL")).pipe(
+const serverUrl = (name: string) =>
+  Config.option(Config.redacted(name)).pipe(
     Config.validate({
-      message: "DATABASE_URL: expected a postgres:// or postgresql:// URL with a host",
+      message: `${name}: expected a postgres:// or postgresql:// URL with a host`,
       validation: Option.match({ onNone: () => true, onSome: (url) => isServerUrl(Redacted.value(url)) })
     })
-  ),
+  )
+
+export const DatabaseConfig = Config.all({
+  /** Absent: the embedded PostgreSQL in `dataDir`. */
+  url: serverUrl("DATABASE_URL"),
+  /** Migrations' connection (the schema's owner); absent: `url`. Only with `url`. */
+  migrationUrl: serverUrl("MIGRATION_DATABASE_URL"),
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
   poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
   connectTimeout: duration("DATABASE_CONNECT_TIMEOUT", "5 seconds"),
   queryTimeout: duration("DATABASE_QUERY_TIMEOUT", "5 seconds")
-})
+}).pipe(
+  Config.validate({
+    message: "MIGRATION_DATABASE_URL is only used with DATABASE_URL (the embedded PostgreSQL has its own owner role)",
+    validation: (config) => Option.isSome(config.url) || Option.isNone(config.migrationUrl)
+  })
+)
 export type DatabaseConfig = Config.Config.Success<typeof DatabaseConfig>
 
 /** Log level names, in any case; `warn` and `warning` both work. */

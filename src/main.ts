@@ -1,30 +1,24 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "./AppConfig.ts"
 import { makeDatabase } from "./database/Database.ts"
-import { MigratorLive } from "./database/Migrator.ts"
 import { makeLogging } from "./Logging.ts"
 import { TaskRepositorySql } from "./repository/TaskRepositorySql.ts"
 import { makeHttpServer } from "./server/HttpServer.ts"
-import { exitOnInvalidConfig } from "./Startup.ts"
+import { exitOnInvalidConfig, exitOnStartupFailure } from "./Startup.ts"
 
 /**
  * The composition root. Configuration is read and checked first, as a whole; then the
- * database is reached (or the embedded one started) and migrated; the HTTP server is
+ * database is reached (or the embedded one started) and migrated, as its owner; the HTTP server is
  * built last, on top of it, so it only listens once everything it needs is ready.
  */
 const program = Effect.gen(function*() {
   const config = yield* AppConfig
-  const database = MigratorLive.pipe(
-    Layer.provideMerge(makeDatabase(config.database)),
-    Layer.provide(NodeContext.layer)
-  )
   const main = makeHttpServer(config.server).pipe(
     Layer.provide(TaskRepositorySql),
-    Layer.provide(database)
+    Layer.provide(makeDatabase(config.database))
   )
-  return yield* Layer.launch(main).pipe(Effect.provide(makeLogging(config.log)))
+  return yield* Layer.launch(main).pipe(exitOnStartupFailure, Effect.provide(makeLogging(config.log)))
 })
 
 program.pipe(exitOnInvalidConfig, NodeRuntime.runMain({ disablePrettyLogger: true }))

@@ -1,22 +1,22 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Layer } from "effect"
-import { LoggingLive } from "./Logging.ts"
-import { DatabaseLive } from "./database/Database.ts"
-import { migrate } from "./database/Migrator.ts"
-import { exitOnInvalidConfig } from "./Startup.ts"
+import { Effect } from "effect"
+import { DatabaseConfig, LogConfig } from "./AppConfig.ts"
+import { migrateDatabase } from "./database/Database.ts"
+import { makeLogging } from "./Logging.ts"
+import { exitOnInvalidConfig, exitOnStartupFailure } from "./Startup.ts"
 
-/** `npm run migrate`: applies pending migrations to the configured database, then exits. */
-migrate.pipe(
-  Effect.tap((applied) =>
-    Effect.logInfo(
-      applied.length === 0
-        ? "Nothing to migrate: the schema is up to date"
-        : `Applied ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}`
-    )
-  ),
-  Effect.provide(Layer.provideMerge(DatabaseLive, NodeContext.layer)),
-  Effect.provide(LoggingLive),
-  exitOnInvalidConfig,
-  NodeRuntime.runMain({ disablePrettyLogger: true })
-)
+/**
+ * `npm run migrate`: applies pending migrations to the configured database (as
+ * MIGRATION_DATABASE_URL when set; the owner role on the embedded PostgreSQL), then exits.
+ */
+const program = Effect.gen(function*() {
+  const config = yield* DatabaseConfig
+  const logging = makeLogging(yield* LogConfig)
+  yield* migrateDatabase(config).pipe(
+    Effect.zipRight(Effect.logInfo("The schema is up to date")),
+    exitOnStartupFailure,
+    Effect.provide(logging)
+  )
+})
+
+program.pipe(exitOnInvalidConfig, NodeRuntime.runMain({ disablePrettyLogger: true }))

@@ -94,6 +94,8 @@ describe("embedded PostgreSQL", () => {
         expect(new Set(sessions.map((rows) => rows[0]?.pid)).size).toBe(4)
         expect(Date.now() - startedAt).toBeLessThan(1_100)
 
+        // The owner, which migrations run as, may create tables; the runtime role (below) may not.
+
         // Transaction A stays open while B runs and commits: B must not see A's uncommitted row.
         yield* sql`CREATE TABLE items (id int PRIMARY KEY)`
         const inserted = yield* Deferred.make<void>()
@@ -112,7 +114,7 @@ describe("embedded PostgreSQL", () => {
         yield* Deferred.succeed(checked, undefined)
         yield* Fiber.join(first)
         expect(yield* sql<{ readonly id: number }>`SELECT id FROM items ORDER BY id`).toEqual([{ id: 1 }, { id: 2 }])
-      }).pipe(Effect.provide(withSql(database.url)))
+      }).pipe(Effect.provide(withSql(database.ownerUrl)))
     }).pipe(bounded))
 
   it.scopedLive("reopens the same data on a second start, and stops the server when the scope closes", () =>
@@ -122,7 +124,7 @@ describe("embedded PostgreSQL", () => {
         const database = yield* Embedded.start({ dataDir })
         yield* Effect.flatMap(PgClient.PgClient, (sql) =>
           sql`CREATE TABLE kept (value text NOT NULL)`.pipe(Effect.andThen(sql`INSERT INTO kept VALUES ('first run')`))).pipe(
-            Effect.provide(withSql(database.url))
+            Effect.provide(withSql(database.ownerUrl))
           )
       }))
       expect(Option.isNone(yield* Embedded.runningServer(dataDir))).toBe(true)

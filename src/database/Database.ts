@@ -1,9 +1,12 @@
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { SqlError } from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as Pg from "pg"
 import { DatabaseConfig } from "../AppConfig.ts"
+import { connectFailureReason, DatabaseUnavailable, MigrationFailed } from "./ConnectFailure.ts"
 import * as Embedded from "./Embedded.ts"
+import { MigratorLive } from "./Migrator.ts"
 import { parseTimestamptz } from "./Timestamps.ts"
 
 /** The parts of a URL that are safe to log: never the password. */
@@ -78,33 +81,89 @@ export const pgLayer = (
   url: Redacted.Redacted<string>,
   config: Pick<DatabaseConfig, "poolSize" | "connectTimeout" | "queryTimeout">
 ) =>
-  Layer.unwrapEffect(Effect.as(
-    applyStatementTimeout(url, config.queryTimeout, config.connectTimeout),
-    PgClient.layer({
+  Layer.unwrapEffect(Effect.gen(function*() {
+    const startedAt = Date.now()
+    // The first connections are made here, at start-up: their failure becomes one line.
+    // node-postgres reports its connect timeout in several ways ("Connection terminated
+    // unexpectedly" among them), so a failure that took the whole timeout is called one.
+    const unavailable = (error: unknown) => {
+      const timedOut = Date.now() - startedAt >= Duration.toMillis(config.connectTimeout) - 50
+      return new DatabaseUnavailable({
+        message: `Cannot connect to PostgreSQL at ${describeUrl(url)}: ${
+          connectFailureReason(error, timedOut ? Option.some(config.connectTimeout) : Option.none())
+        }`,
+        cause: error
+      })
+    }
+    yield* Effect.mapError(applyStatementTimeout(url, config.queryTimeout, config.connectTimeout), (error) => unavailable(error.cause))
+    return PgClient.layer({
       url: withQueryTimeout(url, config.queryTimeout),
       maxConnections: config.poolSize,
       connectTimeout: config.connectTimeout,
       idleTimeout: "30 seconds",
       applicationName: "task-api",
       types
-    })
-  ))
+    }).pipe(Layer.mapError(unavailable))
+  }))
+
+interface DatabaseUrls {
+  /** The service's connections: rows only, ideally (see the README's least privilege). */
+  readonly runtime: Redacted.Redacted<string>
+  /** Migrations: the owner of the schema. */
+  readonly migration: Redacted.Redacted<string>
+}
 
 /**
- * PostgreSQL from configuration: the server named by `DATABASE_URL`, or else the embedded
- * PostgreSQL kept in `DATA_DIR`, started here and stopped when the layer is released.
+ * The URLs from configuration: `DATABASE_URL` (and `MIGRATION_DATABASE_URL`, by default the
+ * same), or else the embedded PostgreSQL kept in `DATA_DIR`, started here and stopped when the
+ * scope closes, with its runtime and owner roles.
  */
-export const makeDatabase = (config: DatabaseConfig) =>
-  Layer.unwrapScoped(Effect.gen(function*() {
+const databaseUrls = (config: DatabaseConfig): Effect.Effect<DatabaseUrls, Embedded.EmbeddedDatabaseError, Scope.Scope> =>
+  Effect.gen(function*() {
     if (Option.isSome(config.url)) {
-      yield* Effect.logInfo(`Using PostgreSQL at ${describeUrl(config.url.value)}`)
-      return pgLayer(config.url.value, config)
+      const runtime = config.url.value
+      const migration = Option.getOrElse(config.migrationUrl, () => runtime)
+      yield* Effect.logInfo(`Using PostgreSQL at ${describeUrl(runtime)}`)
+      if (Option.isSome(config.migrationUrl)) yield* Effect.logInfo(`Migrating as ${describeUrl(migration)}`)
+      return { runtime, migration }
     }
     const embedded = yield* Embedded.start({ dataDir: config.dataDir })
     yield* Effect.logInfo(
       `Using the embedded PostgreSQL with its data in ${embedded.dataDir}; set DATABASE_URL to use a PostgreSQL server instead`
     )
-    return pgLayer(embedded.url, config)
+    return { runtime: embedded.url, migration: embedded.ownerUrl }
+  })
+
+/** Applies pending migrations on one connection of the migration URL, closed when done. */
+const migrateWith = (url: Redacted.Redacted<string>, config: DatabaseConfig) =>
+  Effect.scoped(Layer.build(MigratorLive.pipe(
+    Layer.provide(pgLayer(url, { ...config, poolSize: 1 })),
+    Layer.provide(NodeContext.layer)
+  ))).pipe(
+    Effect.mapError((error) =>
+      error._tag === "DatabaseUnavailable" ? error : new MigrationFailed({
+        // A role that may not create tables is the usual reason: the URL says which role it was.
+        message: `Migrations failed as ${describeUrl(url)}: ${error.message}${
+          error.cause instanceof Error ? `: ${error.cause.message}` : ""
+        }`,
+        cause: error
+      })
+    )
+  )
+
+/**
+ * PostgreSQL from configuration, migrated: migrations run first, as the owner, on a connection
+ * of their own; then the pool the service uses is opened with the runtime URL.
+ */
+export const makeDatabase = (config: DatabaseConfig) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const urls = yield* databaseUrls(config)
+    yield* migrateWith(urls.migration, config)
+    return pgLayer(urls.runtime, config)
   }))
+
+/** `npm run migrate`: the migrations alone, as the service would apply them at start-up. */
+export const migrateDatabase = (config: DatabaseConfig) =>
+  Effect.scoped(Effect.flatMap(databaseUrls(config), (urls) => migrateWith(urls.migration, config)))
 
 export const DatabaseLive = Layer.unwrapEffect(Effect.map(DatabaseConfig, makeDatabase))

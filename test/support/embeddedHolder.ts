@@ -16,7 +16,7 @@ const hold = Effect.gen(function*() {
     const sql = yield* PgClient.PgClient
     yield* sql`CREATE TABLE IF NOT EXISTS kept (value text NOT NULL)`
     yield* sql.withTransaction(sql`INSERT INTO kept (value) VALUES (${value})`)
-  }).pipe(Effect.provide(PgClient.layer({ url: database.url })))
+  }).pipe(Effect.provide(PgClient.layer({ url: database.ownerUrl })))
   process.stdout.write("ready\n")
   return yield* Effect.never
 })

@@ -55,7 +55,7 @@ export const setup = async (project: TestProject): Promise<() => Promise<void>> 
     await stop()
     throw new Error(`Could not start the embedded PostgreSQL for the tests: ${Cause.pretty(started.cause)}`)
   }
-  project.provide("postgresAdminUrl", Redacted.value(started.value.url))
+  project.provide("postgresAdminUrl", Redacted.value(started.value.adminUrl))
   console.log(
     `PostgreSQL tests run on an embedded PostgreSQL at 127.0.0.1:${started.value.port} ` +
       "(set TEST_DATABASE_URL to use a server instead)"

@@ -15,14 +15,14 @@ export interface Service {
 
 /**
  * The service as a separate process (`node --import tsx src/main.ts`), as `npm start` runs
- * it, on an ephemeral port. Resolves once it logs that it is listening; killed (SIGKILL)
- * when the scope closes if it is still running.
+ * it, on an ephemeral port, from the project (or from `cwd`, a copy of it). Resolves once it
+ * logs that it is listening; killed (SIGKILL) when the scope closes if it is still running.
  */
-export const startService = (env: NodeJS.ProcessEnv): Effect.Effect<Service, Error, Scope.Scope> =>
+export const startService = (env: NodeJS.ProcessEnv, cwd: string = root): Effect.Effect<Service, Error, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<Service, Error>((resume) => {
       const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-        cwd: root,
+        cwd,
         env: { PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json", LOG_LEVEL: "Info", ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
