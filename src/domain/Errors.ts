@@ -66,8 +66,8 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
 }) {}
 
 export const ValidationDetails = Schema.Struct({
-  field: Schema.Literal("title", "description", "completed", "user_id", "task_id", "body"),
-  constraint: Schema.Literal("required", "non_empty", "max_length", "type", "json", "range"),
+  field: Schema.Literal("title", "description", "completed", "user_id", "task_id", "email", "password", "body"),
+  constraint: Schema.Literal("required", "non_empty", "min_length", "max_length", "type", "json", "range"),
   expected: Schema.optionalWith(Schema.String, { exact: true }),
   min: Schema.optionalWith(Schema.Number, { exact: true }),
   max: Schema.optionalWith(Schema.Number, { exact: true })

@@ -4,12 +4,13 @@ import { Option, ParseResult, SchemaAST } from "effect"
  * The fields a validation error can name, in the order the contract lists them.
  * `body` stands for the request body as a whole.
  */
-export type Field = "title" | "description" | "completed" | "user_id" | "task_id" | "body"
+export type Field = "title" | "description" | "completed" | "user_id" | "task_id" | "email" | "password" | "body"
 
 /** What a schema promises, written where the schema is declared and read back when it fails. */
 export type Rule =
   | { readonly constraint: "required" }
   | { readonly constraint: "non_empty" }
+  | { readonly constraint: "min_length"; readonly min: number }
   | { readonly constraint: "max_length"; readonly max: number }
   | { readonly constraint: "type"; readonly expected: string }
   | { readonly constraint: "json" }
@@ -25,7 +26,7 @@ const getRule = (ast: SchemaAST.AST): Option.Option<Rule> => SchemaAST.getAnnota
 /** A broken rule, located: what a `ValidationError` carries as its details. */
 export type Violation = Rule & { readonly field: Field }
 
-const fields: ReadonlySet<string> = new Set<Field>(["title", "description", "completed", "user_id", "task_id"])
+const fields: ReadonlySet<string> = new Set<Field>(["title", "description", "completed", "user_id", "task_id", "email", "password"])
 
 const labels: Record<Field, string> = {
   title: "Task title",
@@ -33,6 +34,8 @@ const labels: Record<Field, string> = {
   completed: "Task completion flag",
   user_id: "User id",
   task_id: "Task id",
+  email: "Email",
+  password: "Password",
   body: "Request body"
 }
 
@@ -43,6 +46,8 @@ export const describe = (violation: Violation): string => {
     case "required":
     case "non_empty":
       return `${label} is required`
+    case "min_length":
+      return `${label} must be at least ${violation.min} characters long`
     case "max_length":
       return `${label} must be at most ${violation.max} characters long`
     case "type":
