@@ -71,7 +71,7 @@ const raw = Config.all({
   audience: nonEmpty("AUTH_AUDIENCE"),
   userClaim: nonEmpty("AUTH_USER_CLAIM").pipe(
     Config.validate({
-      message: `Expected a claim name other than ${reservedClaims.join(", ")} (those mean something else)`,
+      message: `AUTH_USER_CLAIM: expected a claim name other than ${reservedClaims.join(", ")} (those mean something else)`,
       validation: Option.match({ onNone: () => true, onSome: (name) => !reservedClaims.includes(name) })
     })
   ),
