@@ -170,6 +170,12 @@ describe("TokenVerifier with AUTH_JWKS_URL", () => {
       }
       // Fetched once, for all four.
       expect(jwks.fetches).toBe(1)
+      // Concurrent first verifications share one fetch.
+      const fresh = makeTokenVerifier({ ...base, keySet: Option.some(makeKeySet(keySetOptions(jwks.url))) })
+      const tokens = yield* Effect.forEach(keys, (key) => signWith(key, { sub: "6" }))
+      const subjects = yield* Effect.all(tokens.map((token) => fresh.verify(token)), { concurrency: "unbounded" })
+      expect(subjects).toHaveLength(4)
+      expect(jwks.fetches).toBe(2)
     }))
 
   it.scopedLive("refuses algorithm confusion: HS256 signed with the RSA public key as its secret", () =>
