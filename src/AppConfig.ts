@@ -1,4 +1,5 @@
 import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
+import { AuthConfig } from "./identity/AuthConfig.ts"
 
 /**
  * All configuration comes from the environment, read here and nowhere else.
@@ -111,6 +112,8 @@ export const LogConfig = Config.all({
 })
 export type LogConfig = Config.Config.Success<typeof LogConfig>
 
+export { AuthConfig }
+
 /** Every setting, read and checked at once, before anything starts. */
-export const AppConfig = Config.all({ server: ServerConfig, database: DatabaseConfig, log: LogConfig })
+export const AppConfig = Config.all({ server: ServerConfig, database: DatabaseConfig, log: LogConfig, auth: AuthConfig })
 export type AppConfig = Config.Config.Success<typeof AppConfig>

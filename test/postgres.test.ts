@@ -100,13 +100,20 @@ describe("migrations", () => {
       const pool = () => pgLayer(url, { poolSize: 3, connectTimeout: Duration.seconds(5), queryTimeout: Duration.seconds(5) })
       const run = migrate.pipe(Effect.provide(Layer.merge(pool(), NodeContext.layer)))
       const [first, second] = yield* Effect.all([run, run], { concurrency: "unbounded" })
-      expect([...first, ...second].map(([id]) => id)).toEqual([1, 2])
+      expect([...first, ...second].map(([id]) => id)).toEqual([1, 2, 3])
       expect(yield* run).toEqual([])
       const tables = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
         sql<{ name: string }>`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`).pipe(
           Effect.provide(pool())
         )
-      expect(tables.map((row) => row.name)).toEqual(["effect_sql_migrations", "idempotency_keys", "tasks", "users"])
+      expect(tables.map((row) => row.name)).toEqual([
+        "effect_sql_migrations",
+        "idempotency_keys",
+        "sign_in_failures",
+        "tasks",
+        "user_subjects",
+        "users"
+      ])
     }))
 })
 
