@@ -2,6 +2,8 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import { AppConfig } from "./AppConfig.ts"
 import { makeDatabase } from "./database/Database.ts"
+import { AccountRepositorySql } from "./identity/AccountRepositorySql.ts"
+import { identityLayer } from "./identity/Http.ts"
 import { makeLogging } from "./Logging.ts"
 import { TaskRepositorySql } from "./repository/TaskRepositorySql.ts"
 import { makeHttpServer } from "./server/HttpServer.ts"
@@ -9,13 +11,14 @@ import { exitOnInvalidConfig, exitOnStartupFailure } from "./Startup.ts"
 
 /**
  * The composition root. Configuration is read and checked first, as a whole; then the
- * database is reached (or the embedded one started) and migrated, as its owner; the HTTP server is
- * built last, on top of it, so it only listens once everything it needs is ready.
+ * database is reached (or the embedded one started) and migrated, as its owner; identity (by
+ * the AUTH_* mode) and the repositories on top of it; the HTTP server last, so it only listens
+ * once everything it needs is ready.
  */
 const program = Effect.gen(function*() {
   const config = yield* AppConfig
-  const main = makeHttpServer(config.server).pipe(
-    Layer.provide(TaskRepositorySql),
+  const main = makeHttpServer(config.server, config.auth.mode).pipe(
+    Layer.provide(Layer.merge(TaskRepositorySql, identityLayer(config.auth.mode, AccountRepositorySql))),
     Layer.provide(makeDatabase(config.database))
   )
   return yield* Layer.launch(main).pipe(exitOnStartupFailure, Effect.provide(makeLogging(config.log)))

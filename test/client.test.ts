@@ -11,15 +11,15 @@ describe("typed client", () => {
       const base = yield* serve()
       const client = yield* Effect.provide(TaskApiClient, TaskApiClient.layer(base))
       const user_id = UserId.make(42)
-      const created = yield* client.tasks.create({ path: { user_id }, payload: { title: "from the client", description: null } })
+      const created = yield* client.tasks.create({ path: { user_id }, headers: {}, payload: { title: "from the client", description: null } })
       expect(created).toMatchObject({ title: "from the client", user_id: 42, completed: false })
       expect(created.created_at).toBeInstanceOf(Date)
-      const got = yield* client.tasks.get({ path: { user_id, task_id: created.id } })
+      const got = yield* client.tasks.get({ path: { user_id, task_id: created.id }, headers: {} })
       expect(got).toEqual(created)
-      const updated = yield* client.tasks.update({ path: { user_id, task_id: created.id }, payload: { completed: true } })
+      const updated = yield* client.tasks.update({ path: { user_id, task_id: created.id }, headers: {}, payload: { completed: true } })
       expect(updated.completed).toBe(true)
-      expect(yield* client.tasks.list({ path: { user_id } })).toEqual([updated])
-      expect(yield* client.tasks.delete({ path: { user_id, task_id: created.id } })).toEqual({
+      expect(yield* client.tasks.list({ path: { user_id }, urlParams: {}, headers: {} })).toEqual([updated])
+      expect(yield* client.tasks.delete({ path: { user_id, task_id: created.id }, headers: {} })).toEqual({
         message: "Task deleted successfully"
       })
       expect(yield* client.health.ready()).toEqual({ status: "ok" })
@@ -29,7 +29,7 @@ describe("typed client", () => {
     Effect.gen(function*() {
       const base = yield* serve()
       const client = yield* Effect.provide(TaskApiClient, TaskApiClient.layer(base))
-      const outcome = yield* client.tasks.get({ path: { user_id: UserId.make(1), task_id: TaskId.make(12345) } }).pipe(
+      const outcome = yield* client.tasks.get({ path: { user_id: UserId.make(1), task_id: TaskId.make(12345) }, headers: {} }).pipe(
         Effect.map(() => "found"),
         Effect.catchTag("TaskNotFound", (error) => Effect.succeed(`not found: ${error.message}`))
       )
@@ -40,8 +40,8 @@ describe("typed client", () => {
     Effect.gen(function*() {
       const base = yield* serve(FailingRepository)
       const client = yield* Effect.provide(TaskApiClient, TaskApiClient.layer(base))
-      const error = yield* Effect.flip(client.tasks.list({ path: { user_id: UserId.make(1) } }))
+      const error = yield* Effect.flip(client.tasks.list({ path: { user_id: UserId.make(1) }, urlParams: {}, headers: {} }))
       expect(error._tag).toBe("InternalError")
-      expect(error.message).toBe("Internal server error")
+      expect(error._tag === "InternalError" ? error.message : "").toBe("Internal server error")
     }))
 })

@@ -2,6 +2,7 @@ import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { InternalErrorWire } from "../domain/index.ts"
 import * as Describe from "../httpapi/Describe.ts"
+import { AuthApi } from "../identity/Api.ts"
 import { HealthApi } from "./HealthApi.ts"
 import { TasksApi } from "./TasksApi.ts"
 import { documentTransform } from "./Transform.ts"
@@ -14,6 +15,7 @@ const noStore: Describe.HeaderSpec = { description: "Errors are never stored", v
 const described = HttpApi.make("tasks-api")
   .add(TasksApi)
   .add(HealthApi)
+  .add(AuthApi)
   .addError(InternalErrorWire)
   .annotate(Describe.ResponseHeaders, {
     "2XX": { "X-Request-Id": requestId },

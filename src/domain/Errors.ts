@@ -24,22 +24,23 @@ const Envelope = <Code extends string, D extends Schema.Schema.Any>(
 const PlainEnvelope = <Code extends string>(code: Code) =>
   Schema.Struct({ error: Schema.Struct({ code: Schema.Literal(code), message: Schema.String }) })
 
-const withDefault = (message: string) =>
+export const withDefault = (message: string) =>
   Schema.String.pipe(Schema.propertySignature, Schema.withConstructorDefault(() => message))
 
 /** Builds the wire schema of an error that has a code and a message only. */
-const plainWire = <Self extends { readonly message: string }, I extends { readonly _tag: string; readonly message: string }>(
+export const plainWire = <Self extends { readonly message: string }, I extends { readonly _tag: string; readonly message: string }>(
   error: Schema.Schema<Self, I>,
   tag: I["_tag"],
   code: string,
   status: number,
-  identifier: string
+  identifier: string,
+  annotations: Schema.Annotations.Schema<Self> = {}
 ) =>
   Schema.transform(PlainEnvelope(code), error, {
     strict: false,
     decode: (envelope) => ({ _tag: tag, message: envelope.error.message }),
     encode: (value) => ({ error: { code, message: value.message } })
-  }).annotations({ identifier, ...HttpApiSchema.annotations({ status }) })
+  }).annotations({ ...annotations, identifier, ...HttpApiSchema.annotations({ status }) })
 
 export class TaskNotFound extends Schema.TaggedError<TaskNotFound>()("TaskNotFound", {
   message: withDefault("Task not found")
@@ -79,9 +80,11 @@ export const ValidationDetails = Schema.Struct({
     "limit",
     "after",
     "idempotency_key",
+    "email",
+    "password",
     "body"
   ),
-  constraint: Schema.Literal("required", "non_empty", "max_length", "type", "json", "range"),
+  constraint: Schema.Literal("required", "non_empty", "max_length", "min_length", "type", "json", "range"),
   expected: Schema.optionalWith(Schema.String, { exact: true }),
   min: Schema.optionalWith(Schema.Number, { exact: true }),
   max: Schema.optionalWith(Schema.Number, { exact: true })

@@ -13,6 +13,8 @@ export type Field =
   | "limit"
   | "after"
   | "idempotency_key"
+  | "email"
+  | "password"
   | "body"
 
 /** What a schema promises, written where the schema is declared and read back when it fails. */
@@ -20,6 +22,7 @@ export type Rule =
   | { readonly constraint: "required" }
   | { readonly constraint: "non_empty" }
   | { readonly constraint: "max_length"; readonly max: number }
+  | { readonly constraint: "min_length"; readonly min: number }
   | { readonly constraint: "type"; readonly expected: string }
   | { readonly constraint: "json" }
   | { readonly constraint: "range"; readonly min: number; readonly max: number }
@@ -42,7 +45,9 @@ const fields: ReadonlySet<string> = new Set<Field>([
   "task_id",
   "limit",
   "after",
-  "idempotency_key"
+  "idempotency_key",
+  "email",
+  "password"
 ])
 
 const labels: Record<Field, string> = {
@@ -54,6 +59,8 @@ const labels: Record<Field, string> = {
   limit: "Query parameter limit",
   after: "Query parameter after",
   idempotency_key: "Idempotency-Key header",
+  email: "Email",
+  password: "Password",
   body: "Request body"
 }
 
@@ -66,6 +73,8 @@ export const describe = (violation: Violation): string => {
       return `${label} is required`
     case "max_length":
       return `${label} must be at most ${violation.max} characters long`
+    case "min_length":
+      return `${label} must be at least ${violation.min} characters long`
     case "type":
       return `${label} must be ${violation.expected}`
     case "json":

@@ -18,7 +18,7 @@ export interface Reply {
   readonly status: number
   readonly headers: Respond.Headers
   /** `undefined`: an answer without content. */
-  readonly body: string | undefined
+  readonly body: string | Uint8Array | undefined
   /** The rest of a streamed body, written after `body` as it is pulled. */
   readonly rest?: Stream.Stream<string, unknown>
 }

@@ -120,7 +120,6 @@ interface Assets {
   readonly page: Asset
   readonly script: Asset
   readonly scriptPath: string
-  readonly inlinePage: () => string
 }
 
 const assets: Effect.Effect<Assets> = Effect.cached(
@@ -140,15 +139,9 @@ const assets: Effect.Effect<Assets> = Effect.cached(
     )
     // The browser asks for the script right after the page: start compressing it now.
     yield* Effect.forkDaemon(Effect.all([script.encoded.br, script.encoded.gzip], { concurrency: 2 }))
-    return { page, script, scriptPath, inlinePage: () => `${before}<script>${source}</script>${after}` }
+    return { page, script, scriptPath }
   })
 ).pipe(Effect.runSync)
-
-/**
- * The page with the script inlined, as the server sent it before `docsResponse` existed.
- * @deprecated Only until the server answers through `docsResponse`; then delete it.
- */
-export const docsPage: Effect.Effect<string> = Effect.map(assets, (all) => all.inlinePage())
 
 /** The path of the current script, for tests and links; computes the assets if needed. */
 export const docsScriptPath: Effect.Effect<string> = Effect.map(assets, (all) => all.scriptPath)

@@ -1,46 +1,120 @@
-import { Chunk, Effect, Option, Stream } from "effect"
-import type { TasksApi } from "../api/TasksApi.ts"
-import { TaskNotFound } from "../domain/index.ts"
-import { TaskRepository, type UpdateOutcome } from "../repository/TaskRepository.ts"
-import type { GroupHandlers } from "../httpapi/Handlers.ts"
+import { Effect, Option } from "effect"
+import type { Api } from "../api/Api.ts"
+import {
+  ETags,
+  Forbidden,
+  IdempotencyKeyInUse,
+  IdempotencyKeyReused,
+  NotModified,
+  PreconditionFailed,
+  type Task,
+  TaskNotFound,
+  type UserId
+} from "../domain/index.ts"
+import { Handlers, Respond } from "../httpapi/index.ts"
+import { CurrentUser } from "../identity/Api.ts"
+import { TaskRepository } from "../repository/TaskRepository.ts"
+import { fingerprint } from "./Fingerprint.ts"
 
-const orNotFound = <A, R>(found: Effect.Effect<Option.Option<A>, never, R>) =>
-  Effect.flatMap(found, Option.match({ onNone: () => Effect.fail(new TaskNotFound()), onSome: Effect.succeed }))
+const withTag = (task: Task) => Respond.withHeaders(task, { ETag: ETags.ofTask(task) })
 
-/**
- * The tasks endpoints: decoding is done, so each is one repository call. (A bridge to the
- * version 2 repository with version 1 behaviour: no precondition, no key, the whole list
- * collected; the version 2 handlers replace it.)
- */
-export const TasksHttp: GroupHandlers<typeof TasksApi, TaskRepository> = {
-  list: ({ path }) =>
-    Effect.flatMap(TaskRepository, (tasks) =>
-      tasks.list(path.user_id, { completed: Option.none(), after: 0, limit: Option.none() })).pipe(
-        Effect.flatMap((list) =>
-          Option.match(list.rest, {
-            onNone: () => Effect.succeed(list.head),
-            onSome: (rest) => Effect.map(Stream.runCollect(rest), (more) => [...list.head, ...Chunk.toReadonlyArray(more)])
-          })
-        )
-      ),
-  create: ({ path, payload }) =>
-    Effect.flatMap(TaskRepository, (tasks) => tasks.create(path.user_id, payload, Option.none())).pipe(
-      Effect.flatMap((outcome) =>
-        outcome._tag === "Created" || outcome._tag === "Replayed"
-          ? Effect.succeed(outcome.task)
-          : Effect.dieMessage(`A create without a key came back ${outcome._tag}`)
-      )
-    ),
-  get: ({ path }) => orNotFound(Effect.flatMap(TaskRepository, (tasks) => tasks.get(path.user_id, path.task_id))),
-  update: ({ path, payload }) =>
-    orNotFound(
-      Effect.flatMap(TaskRepository, (tasks) => tasks.update(path.user_id, path.task_id, payload, Option.none())).pipe(
-        Effect.map((outcome: UpdateOutcome) => outcome._tag === "Updated" ? Option.some(outcome.task) : Option.none())
-      )
-    ),
-  delete: ({ path }) =>
-    Effect.flatMap(TaskRepository, (tasks) => tasks.remove(path.user_id, path.task_id, Option.none())).pipe(
-      Effect.filterOrFail((outcome) => outcome === "Deleted", () => new TaskNotFound()),
-      Effect.as({ message: "Task deleted successfully" as const })
-    )
+const notModified = (tag: string) => Effect.fail(Respond.withHeaders(new NotModified(), { ETag: tag }))
+
+const precondition = (header: string | undefined) => Option.map(Option.fromNullable(header), ETags.ifMatch)
+
+/** The next page: the same path and filter, after the last task of this one. */
+const nextLink = (owner: UserId, limit: number, completed: boolean | undefined, last: Task): string => {
+  const completedParam = completed === undefined ? "" : `&completed=${completed}`
+  return `</users/${owner}/tasks?limit=${limit}&after=${last.id}${completedParam}>; rel="next"`
 }
+
+/** The tasks endpoints: decoding is done, so each is one repository call and its answer. */
+export const TasksHttp = Handlers.group(
+  {} as typeof Api,
+  "tasks",
+  {
+    list: ({ headers, path, urlParams }) =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const list = yield* tasks.list(path.user_id, {
+          completed: Option.fromNullable(urlParams.completed),
+          after: urlParams.after ?? 0,
+          limit: Option.fromNullable(urlParams.limit)
+        })
+        const tag = ETags.ofList(list.version)
+        if (ETags.noneMatch(headers["if-none-match"], tag)) return yield* notModified(tag)
+        const last = list.head[list.head.length - 1]
+        const answer: Record<string, string> = { ETag: tag }
+        if (list.hasMore && urlParams.limit !== undefined && last !== undefined) {
+          answer["Link"] = nextLink(path.user_id, urlParams.limit, urlParams.completed, last)
+        }
+        return Option.isSome(list.rest)
+          ? Respond.streamed(list.head, list.rest.value, answer)
+          : Respond.withHeaders(list.head, answer)
+      }),
+    create: ({ headers, path, payload, raw }) =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const key = headers["idempotency-key"]
+        const outcome = yield* tasks.create(
+          path.user_id,
+          payload,
+          key === undefined ? Option.none() : Option.some({ key, fingerprint: fingerprint(raw.json) })
+        )
+        switch (outcome._tag) {
+          case "Created":
+          case "Replayed":
+            return Respond.withHeaders(outcome.task, {
+              ETag: ETags.ofTask(outcome.task),
+              Location: `/users/${outcome.task.user_id}/tasks/${outcome.task.id}`
+            })
+          case "KeyReused":
+            return yield* new IdempotencyKeyReused()
+          case "KeyInUse":
+            return yield* new IdempotencyKeyInUse()
+        }
+      }),
+    get: ({ headers, path }) =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const task = yield* Effect.flatten(tasks.get(path.user_id, path.task_id)).pipe(
+          Effect.mapError(() => new TaskNotFound())
+        )
+        const tag = ETags.ofTask(task)
+        return ETags.noneMatch(headers["if-none-match"], tag) ? yield* notModified(tag) : withTag(task)
+      }),
+    update: ({ headers, path, payload }) =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const outcome = yield* tasks.update(path.user_id, path.task_id, payload, precondition(headers["if-match"]))
+        switch (outcome._tag) {
+          case "Updated":
+            return withTag(outcome.task)
+          case "NotFound":
+            return yield* new TaskNotFound()
+          case "PreconditionFailed":
+            return yield* new PreconditionFailed()
+        }
+      }),
+    delete: ({ headers, path }) =>
+      Effect.gen(function*() {
+        const tasks = yield* TaskRepository
+        const outcome = yield* tasks.remove(path.user_id, path.task_id, precondition(headers["if-match"]))
+        switch (outcome) {
+          case "Deleted":
+            return { message: "Task deleted successfully" as const }
+          case "NotFound":
+            return yield* new TaskNotFound()
+          case "PreconditionFailed":
+            return yield* new PreconditionFailed()
+        }
+      })
+  },
+  {
+    // After the path, before anything else: a token acts only for its own user (403), and a
+    // bad token was refused before this (401) by the Authentication middleware.
+    authorize: (path) =>
+      Effect.flatMap(CurrentUser, (principal) =>
+        principal._tag === "User" && principal.id !== path.user_id ? Effect.fail(new Forbidden()) : Effect.void)
+  }
+)

@@ -1,9 +1,13 @@
-import { Context, Duration, Effect, Layer, Logger, LogLevel, Schema, type Scope } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Layer, Logger, LogLevel, Schema, type Scope } from "effect"
 import * as Http from "node:http"
 import { Task } from "../../src/domain/index.ts"
 import { TaskRepositoryMemory } from "../../src/repository/TaskRepositoryMemory.ts"
 import type { TaskRepository } from "../../src/repository/TaskRepository.ts"
 import { ListeningAddress, makeHttpServer } from "../../src/server/HttpServer.ts"
+import type { AccountRepository } from "../../src/identity/AccountRepository.ts"
+import { AccountRepositoryMemory } from "../../src/identity/AccountRepositoryMemory.ts"
+import { AuthConfig } from "../../src/identity/AuthConfig.ts"
+import { identityLayer } from "../../src/identity/Http.ts"
 
 /** The real server (router, codecs, error mapping, node:http) on an ephemeral port. */
 export const serve = (
@@ -13,9 +17,16 @@ export const serve = (
     readonly logLevel?: LogLevel.LogLevel
     readonly headersTimeout?: Duration.Duration
     readonly requestTimeout?: Duration.Duration
+    /** AUTH_* settings; none: open mode. */
+    readonly auth?: Readonly<Record<string, string>>
+    /** Where accounts live when `auth` is set (in memory by default). */
+    readonly accounts?: Layer.Layer<AccountRepository>
   } = {}
-): Effect.Effect<string, Error, Scope.Scope> =>
+): Effect.Effect<string, unknown, Scope.Scope> =>
   Effect.gen(function*() {
+    const settings = Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(options.auth ?? {}))))
+    const { mode } = yield* Effect.provide(AuthConfig, settings)
+    const identity = identityLayer(mode, options.accounts ?? AccountRepositoryMemory).pipe(Layer.provide(settings))
     const layer = makeHttpServer({
       host: "127.0.0.1",
       port: 0,
@@ -23,7 +34,7 @@ export const serve = (
       headersTimeout: options.headersTimeout ?? Duration.seconds(10),
       requestTimeout: options.requestTimeout ?? Duration.seconds(30),
       corsOrigins: [...(options.corsOrigins ?? ["*"])]
-    }).pipe(Layer.provide(repository))
+    }, mode).pipe(Layer.provide(Layer.merge(repository, identity)))
     // The server's runtime is captured while its layer is built, log level included.
     const built = yield* Layer.build(layer).pipe(Logger.withMinimumLogLevel(options.logLevel ?? LogLevel.Warning))
     const { port } = Context.get(built, ListeningAddress)
