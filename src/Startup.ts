@@ -28,6 +28,7 @@ const headline = (error: unknown): string => {
   switch (field(error, "_tag")) {
     case "DatabaseUnavailable":
     case "MigrationFailed":
+    case "Unservable":
       return message
     case "EmbeddedDatabaseError":
       return `The embedded PostgreSQL could not start: ${message}`
