@@ -71,7 +71,11 @@ describe.skipIf(process.getuid?.() !== 0)("as root, from a checkout in a 0700 di
       const fresh = yield* runOnce(project, (base) =>
         Effect.gen(function*() {
           expect((yield* request(base, "/health")).status).toBe(200)
-          const created = yield* request(base, "/users/7/tasks", { method: "POST", body: JSON.stringify({ title: "private" }) })
+          const created = yield* request(base, "/users/7/tasks", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ title: "private" })
+          })
           expect(created.status).toBe(201)
           expect(yield* request(base, "/users/7/tasks")).toMatchObject({ status: 200, json: [{ title: "private" }] })
         }))

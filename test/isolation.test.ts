@@ -1,11 +1,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import { type TaskId, UserId } from "../src/domain/index.ts"
+import { pgLayer } from "../src/database/Database.ts"
 import * as Embedded from "../src/database/Embedded.ts"
 import { TaskRepository } from "../src/repository/TaskRepository.ts"
+import { TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { freshDatabaseUrl, temporaryDataDir } from "./support/postgres.ts"
 import { pgRepositoryOn } from "./support/repositories.ts"
 
@@ -102,10 +105,18 @@ describe("bound parameters only", () => {
     Effect.gen(function*() {
       const dataDir = yield* temporaryDataDir
       const embedded = yield* Embedded.start({ dataDir })
-      const admin = Context.get(yield* Layer.build(pgRepositoryOn(embedded.url)), SqlClient.SqlClient)
+      // Migrated as the owner; `log_statement` is a superuser's setting; the writes as the service's role.
+      yield* Layer.build(pgRepositoryOn(embedded.ownerUrl))
+      const admin = Context.get(yield* Layer.build(PgClient.layer({ url: embedded.adminUrl, maxConnections: 1 })), SqlClient.SqlClient)
       yield* admin.unsafe("ALTER DATABASE tasks SET log_statement = 'all'")
       // A new pool: its sessions start with the setting.
-      const tasks = Context.get(yield* Layer.build(pgRepositoryOn(embedded.url)), TaskRepository)
+      const tasks = Context.get(
+        yield* Layer.build(TaskRepositorySql.pipe(
+          Layer.provide(pgLayer(embedded.url, { poolSize: 2, connectTimeout: Duration.seconds(5), queryTimeout: Duration.seconds(5) })),
+          Layer.orDie
+        )),
+        TaskRepository
+      )
       const marker = `marker-${Date.now()}-'); DROP TABLE tasks; --`
       const created = yield* tasks.create(UserId.make(1), { title: marker, description: marker }, Option.some({ key: marker, fingerprint: marker }))
       expect(created._tag).toBe("Created")

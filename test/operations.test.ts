@@ -31,16 +31,17 @@ describe("CORS", () => {
       expect(preflight.headers["access-control-allow-origin"]).toBe("*")
       expect(preflight.headers["access-control-allow-methods"]).toBe("GET, PUT, DELETE, HEAD, OPTIONS")
       // Only the headers the API reads, whatever the browser asks for (not an echo).
-      expect(preflight.headers["access-control-allow-headers"]).toBe("content-type, x-request-id")
+      const reads = "authorization, content-type, idempotency-key, if-match, if-none-match, x-request-id"
+      expect(preflight.headers["access-control-allow-headers"]).toBe(reads)
       const greedy = yield* call(base, "OPTIONS", "/users/1/tasks", undefined, {
         origin: "https://app.example",
         "access-control-request-method": "POST",
         "access-control-request-headers": "x-anything, cookie"
       })
-      expect(greedy.headers["access-control-allow-headers"]).toBe("content-type, x-request-id")
+      expect(greedy.headers["access-control-allow-headers"]).toBe(reads)
       const get = yield* call(base, "GET", "/users/1/tasks", undefined, { origin: "https://app.example" })
       expect(get.headers["access-control-allow-origin"]).toBe("*")
-      expect(get.headers["access-control-expose-headers"]).toBe("x-request-id")
+      expect(get.headers["access-control-expose-headers"]).toBe("etag, link, location, retry-after, www-authenticate, x-request-id")
     }))
 
   it.scopedLive("with CORS_ORIGINS, only the listed origins are allowed", () =>

@@ -202,7 +202,11 @@ describe("MIGRATION_DATABASE_URL", () => {
 
       const service = yield* startService({ DATABASE_URL: runtimeUrl, MIGRATION_DATABASE_URL: Redacted.value(ownerUrl) })
       const created = yield* Effect.promise(() =>
-        fetch(`${service.base}/users/3/tasks`, { method: "POST", body: JSON.stringify({ title: "as runtime" }) }))
+        fetch(`${service.base}/users/3/tasks`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ title: "as runtime" })
+        }))
       expect(created.status).toBe(201)
       expect(service.output()).not.toContain(new URL(runtimeUrl).password)
       const owners = yield* Effect.flatMap(PgClient.PgClient, (sql) =>

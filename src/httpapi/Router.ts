@@ -78,6 +78,9 @@ export const make = <A extends HttpApi.HttpApi.Any, const I extends Implementati
         const where = `${group.identifier}.${endpoint.name} (${endpoint.method} ${endpoint.path})`
         const handler = implementation?.handlers[endpoint.name]
         if (handler === undefined) return yield* new Unservable({ message: `Cannot serve ${where}: no handler` })
+        // CORS lists what the description reads and writes, the same in every deployment.
+        for (const name of readHeaders(group, endpoint)) requestHeaders.add(name)
+        for (const name of writtenHeaders(described, group, endpoint)) responseHeaders.add(name)
         if (handler === Unavailable) continue
         const pattern = Paths.parse(endpoint.path)
         if (typeof pattern === "string") return yield* new Unservable({ message: `Cannot serve ${where}: ${pattern}` })
@@ -93,8 +96,6 @@ export const make = <A extends HttpApi.HttpApi.Any, const I extends Implementati
         })
         if (typeof compiled === "string") return yield* new Unservable({ message: `Cannot serve ${where}: ${compiled}` })
         routes.set(endpoint.method, [...(routes.get(endpoint.method) ?? []), { pattern, endpoint: compiled }])
-        for (const name of readHeaders(group, endpoint)) requestHeaders.add(name)
-        for (const name of writtenHeaders(described, group, endpoint)) responseHeaders.add(name)
       }
     }
     for (const list of routes.values()) list.sort((a, b) => Paths.compare(a.pattern, b.pattern))
@@ -109,8 +110,8 @@ export const make = <A extends HttpApi.HttpApi.Any, const I extends Implementati
 
     const router: Router<RequirementsOf<I[keyof I]>> = {
       edge: options.edge,
-      requestHeaders: [...requestHeaders],
-      responseHeaders: [...responseHeaders].filter((name) => !safelisted.has(name)),
+      requestHeaders: [...requestHeaders].sort(),
+      responseHeaders: [...responseHeaders].filter((name) => !safelisted.has(name)).sort(),
       match: (method, pathname) => {
         const parts = Paths.split(pathname)
         // HEAD is GET without the body, for every GET endpoint (RFC 9110 §9.3.2).
