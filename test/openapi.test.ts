@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { document, documentJson } from "../src/api/Document.ts"
-import { call, serve } from "./support/http.ts"
+import { type Answer, call, serve } from "./support/http.ts"
 
 const committed = readFileSync(new URL("../openapi.json", import.meta.url), "utf8")
 
@@ -92,4 +92,42 @@ describe("OpenAPI document", () => {
     expect(result.output).not.toMatch(/\berror\b.*\S/)
     expect(result.code, result.output).toBe(0)
   }, 60_000)
+})
+
+describe("the document's response headers", () => {
+  it.scopedLive("every declared header the server sends is in the document, for that operation and status", () =>
+    Effect.gen(function*() {
+      const base = yield* serve(undefined, { auth: { AUTH_JWT_SECRET: "x".repeat(40) } })
+      const json = { "content-type": "application/json" }
+      const signedUp = (yield* call(base, "POST", "/auth/signup", JSON.stringify({ email: "doc@example.com", password: "long enough" }), json))
+      const token = (yield* call(base, "POST", "/auth/signin", JSON.stringify({ email: "doc@example.com", password: "long enough" }), json))
+        .json as { readonly access_token: string }
+      const user = (signedUp.json as { readonly user_id: number }).user_id
+      const auth = { authorization: `Bearer ${token.access_token}` }
+      const created = yield* call(base, "POST", `/users/${user}/tasks`, JSON.stringify({ title: "t" }), { ...json, ...auth })
+      const task = (created.json as { readonly id: number }).id
+      yield* call(base, "POST", `/users/${user}/tasks`, JSON.stringify({ title: "u" }), { ...json, ...auth })
+      const exchanges: ReadonlyArray<readonly [string, string, string, Answer]> = [
+        ["post", "/users/{user_id}/tasks", "201", created],
+        ["get", "/users/{user_id}/tasks/{task_id}", "200", yield* call(base, "GET", `/users/${user}/tasks/${task}`, undefined, auth)],
+        ["get", "/users/{user_id}/tasks/{task_id}", "304", yield* call(base, "GET", `/users/${user}/tasks/${task}`, undefined, { ...auth, "if-none-match": String(created.headers.etag) })],
+        ["get", "/users/{user_id}/tasks", "200", yield* call(base, "GET", `/users/${user}/tasks?limit=1`, undefined, auth)],
+        ["put", "/users/{user_id}/tasks/{task_id}", "412", yield* call(base, "PUT", `/users/${user}/tasks/${task}`, "{}", { ...json, ...auth, "if-match": "\"t0\"" })],
+        ["get", "/users/{user_id}/tasks", "401", yield* call(base, "GET", `/users/${user}/tasks`)],
+        ["get", "/users/{user_id}/tasks", "403", yield* call(base, "GET", `/users/${user + 1}/tasks`, undefined, auth)],
+        ["post", "/auth/signin", "200", yield* call(base, "POST", "/auth/signin", JSON.stringify({ email: "doc@example.com", password: "long enough" }), json)]
+      ]
+      // The headers the description can declare (the adapter's own — CORS, nosniff, date — are not the API's).
+      const declarable = ["etag", "link", "location", "cache-control", "www-authenticate", "retry-after", "x-request-id"]
+      for (const [method, path, status, answer] of exchanges) {
+        expect(String(answer.status), `${method} ${path}`).toBe(status)
+        const documented = Object.keys(
+          (document.paths[path]?.[method as "get"]?.responses[Number(status)] as { readonly headers?: Record<string, unknown> } | undefined)
+            ?.headers ?? {}
+        ).map((name) => name.toLowerCase())
+        for (const name of declarable) {
+          if (answer.headers[name] !== undefined) expect(documented, `${method} ${path} ${status} sends ${name}`).toContain(name)
+        }
+      }
+    }))
 })

@@ -263,10 +263,9 @@ const middlewareOf = (
       handle: (implementation as Record<string, (credential: unknown) => Effect.Effect<unknown, unknown, unknown>>)[key]!
     }))
     run = (incoming) => {
-      const query = new URLSearchParams(incoming.query)
       let attempt: Effect.Effect<unknown, unknown, unknown> | undefined
       for (const { handle, security } of schemes) {
-        const next = Effect.suspend(() => handle(credentialOf(security, incoming.request, query)))
+        const next = Effect.suspend(() => handle(credentialOf(security, incoming.request, incoming.query)))
         attempt = attempt === undefined ? next : Effect.catchAll(attempt, () => next)
       }
       return attempt ?? Effect.void

@@ -37,7 +37,7 @@ const cookie = (request: Http.IncomingMessage, name: string): string => {
 export const credentialOf = (
   security: HttpApiSecurity.HttpApiSecurity,
   request: Http.IncomingMessage,
-  query: URLSearchParams
+  query: string
 ): Credential => {
   switch (security._tag) {
     case "Bearer": {
@@ -48,7 +48,7 @@ export const credentialOf = (
       const value = security.in === "header"
         ? request.headers[security.key.toLowerCase()]
         : security.in === "query"
-        ? query.get(security.key)
+        ? new URLSearchParams(query).get(security.key)
         : cookie(request, security.key)
       return typeof value === "string" ? Redacted.make(value) : empty
     }
