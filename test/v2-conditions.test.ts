@@ -78,6 +78,9 @@ for (const [name, layer] of repositories) {
           expect(asError(refused)).toMatchObject({ code: "PRECONDITION_FAILED" })
           expect(refused.headers["cache-control"]).toBe("no-store")
         }
+        // `{}` changes nothing, yet its precondition is still checked.
+        expect((yield* update(base, 1, task.id, {}, { "if-match": stale })).status).toBe(412)
+        expect((yield* update(base, 1, task.id, {}, { "if-match": current })).status).toBe(200)
         const untouched = yield* get(base, 1, task.id)
         expect(untouched.json).toEqual(moved.json)
         expect(untouched.headers["etag"]).toBe(current)

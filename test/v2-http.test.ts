@@ -57,6 +57,39 @@ for (const [name, layer] of repositories) {
         }
       }))
 
+    it.scopedLive("HEAD with authentication configured: the GET's 401, 403 and 200, no body", () =>
+      Effect.gen(function*() {
+        const base = yield* serve(layer, { auth: { AUTH_JWT_SECRET: "a-test-secret-of-at-least-32-bytes!" } })
+        const signup = yield* call(base, "POST", "/auth/signup", JSON.stringify({ email: "head@example.com", password: "correct horse" }), {
+          "content-type": "application/json"
+        })
+        expect(signup.status).toBe(201)
+        const user = (signup.json as { readonly user_id: number }).user_id
+        const signin = yield* call(base, "POST", "/auth/signin", JSON.stringify({ email: "head@example.com", password: "correct horse" }), {
+          "content-type": "application/json"
+        })
+        const token = (signin.json as { readonly access_token: string }).access_token
+        const bearer = { authorization: `Bearer ${token}` }
+        const targets: ReadonlyArray<readonly [string, Record<string, string>]> = [
+          ["/auth/me", {}],
+          ["/auth/me", { authorization: "Bearer not-a-token" }],
+          ["/auth/me", bearer],
+          [`/users/${user}/tasks`, {}],
+          [`/users/${user}/tasks?limit=5`, bearer],
+          [`/users/${user + 1}/tasks`, bearer],
+          [`/users/${user}/tasks/1`, bearer]
+        ]
+        const statuses: Array<number> = []
+        for (const [path, headers] of targets) {
+          const got = yield* call(base, "GET", path, undefined, headers)
+          const head = yield* call(base, "HEAD", path, undefined, headers)
+          statuses.push(got.status)
+          expect({ path, status: head.status, body: head.text }).toEqual({ path, status: got.status, body: "" })
+          expect({ path, headers: comparable(head) }).toEqual({ path, headers: comparable(got) })
+        }
+        expect(statuses).toEqual([401, 401, 200, 401, 200, 403, 404])
+      }))
+
     it.scopedLive("HEAD changes nothing and a 201's Location is a path HEAD and GET find", () =>
       Effect.gen(function*() {
         const base = yield* serve(layer)

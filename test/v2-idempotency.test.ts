@@ -41,6 +41,9 @@ for (const [name, layer] of repositories) {
         const again = yield* create(base, 1, body, { "idempotency-key": "key-1" })
         expect(again.status).toBe(201)
         expect(again.text).toBe(first.text)
+        // The task it carries is the first answer's, and so is its tag.
+        expect(again.headers["etag"]).toBe(first.headers["etag"])
+        expect(again.headers["location"]).toBe(first.headers["location"])
         expect(yield* countOf(base, 1)).toBe(1)
         expect((yield* update(base, 1, task.id, { title: "changed since" })).status).toBe(200)
         const afterChange = yield* create(base, 1, body, { "idempotency-key": "key-1" })
