@@ -6,7 +6,15 @@ import * as Http from "node:http"
 import * as Net from "node:net"
 import type { TaskRepository } from "../src/repository/TaskRepository.ts"
 import { TaskRepositoryMemory } from "../src/repository/TaskRepositoryMemory.ts"
-import { type Cast, type HostileRequest, hostileRequest, type Target, targetOf } from "./support/arbitraries.ts"
+import {
+  type Cast,
+  type HostileRequest,
+  hostileRequest,
+  SHARED_BODY,
+  SHARED_KEYS,
+  type Target,
+  targetOf
+} from "./support/arbitraries.ts"
 import { type Answer, asError, asTask, asTasks, call, json, jsonOf, serve } from "./support/http.ts"
 import { PgRepository } from "./support/repositories.ts"
 
@@ -22,7 +30,11 @@ import { PgRepository } from "./support/repositories.ts"
  *   with `user_id` the user of the path, and the text sent stored exactly;
  * - no answer ever carries a victim's task (its id or its secret text), and asking for a
  *   victim's task id is indistinguishable from asking for one that does not exist;
- * - the victims' tasks stay byte-identical, and the attackers' lists stay theirs.
+ * - the victims' tasks stay byte-identical, and the attackers' lists stay theirs;
+ * - version 2: random `completed`/`limit`/`after` and `If-Match`/`If-None-Match`/
+ *   `Idempotency-Key` change none of this; a 304 answers only an `If-None-Match`, a 412 only
+ *   an `If-Match` on PUT/DELETE, a 409/422 only a POST with a key; and a victim's key and body,
+ *   sent by an attacker, create the attacker's own task (never replay the victim's).
  *
  * Replay a failure with the seed (and path) fast-check prints:
  * `HOSTILE_SEED=<seed> HOSTILE_PATH=<path> npx vitest run test/hostile.test.ts`.
@@ -151,8 +163,11 @@ const codeOf: Readonly<Record<number, string>> = {
   400: "VALIDATION_ERROR",
   404: "NOT_FOUND",
   405: "METHOD_NOT_ALLOWED",
+  409: "IDEMPOTENCY_KEY_IN_USE",
+  412: "PRECONDITION_FAILED",
   413: "PAYLOAD_TOO_LARGE",
-  415: "UNSUPPORTED_MEDIA_TYPE"
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  422: "IDEMPOTENCY_KEY_REUSED"
 }
 
 /** What a response body must never contain (CONTRACT.md, Errors). */
@@ -210,6 +225,22 @@ const checkAnswer = (world: World, request: HostileRequest, path: string, outcom
     if (answer.text !== "") fail("A body in a 204")
     return
   }
+
+  // Version 2: the answers of conditional requests and retried creates, only where their
+  // header was sent, on the endpoints that take it.
+  const sent = (name: string) => request.headers[name] !== undefined
+  if (answer.status === 304) {
+    // The docs page and its script are revalidated by their ETag too.
+    const tagged = target.kind !== "other" || target.pathname.startsWith("/docs")
+    if (!((method === "GET" || head) && tagged && sent("if-none-match"))) fail("A 304 to a request that could not match")
+    if (answer.text !== "") fail("A body in a 304")
+    if (typeof answer.headers.etag !== "string") fail("A 304 without its ETag")
+    return
+  }
+  const retriedCreate = method === "POST" && target.kind === "tasks" && sent("idempotency-key")
+  const conditionalWrite = (method === "PUT" || method === "DELETE") && target.kind === "task" && sent("if-match")
+  if ((answer.status === 409 || answer.status === 422) && !retriedCreate) fail(`A ${answer.status} to a request without an Idempotency-Key`)
+  if (answer.status === 412 && !conditionalWrite) fail("A 412 to a request without If-Match")
 
   if ((answer.status < 200 || answer.status >= 300) && head) {
     if (codeOf[answer.status] === undefined) fail(`An unexpected status ${answer.status}`)
@@ -356,7 +387,7 @@ const checkAttackers = (base: string, world: World) =>
 
 const secretOf = (victim: number, k: number) => `victim-${victim}-secret-${k}-${randomBytes(6).toString("hex")}`
 
-/** Victims with three tasks each (one completed), attackers with twenty each. */
+/** Victims with three tasks each (one completed) and one created under a shared key, attackers with twenty each. */
 const seed = (base: string) =>
   Effect.gen(function*() {
     const secrets: Array<string> = []
@@ -377,6 +408,17 @@ const seed = (base: string) =>
         victimTaskIds.push(id)
         victimTasks.set(id, { user: victim, text: yield* getText(base, `/users/${victim}/tasks/${id}`) })
       }
+    }
+    // One create per victim under an Idempotency-Key and a body that attackers send too.
+    for (const [k, victim] of VICTIMS.entries()) {
+      const created = yield* call(base, "POST", `/users/${victim}/tasks`, SHARED_BODY, {
+        "content-type": "application/json",
+        "idempotency-key": SHARED_KEYS[k % SHARED_KEYS.length]!
+      })
+      expect(created.status).toBe(201)
+      const id = asTask(created).id
+      victimTaskIds.push(id)
+      victimTasks.set(id, { user: victim, text: yield* getText(base, `/users/${victim}/tasks/${id}`) })
     }
     const attackerTasks = new Map<number, ReadonlyArray<number>>()
     for (const attacker of ATTACKERS) {

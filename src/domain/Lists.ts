@@ -6,8 +6,11 @@ import { rule } from "./Validation.ts"
  * The query parameters of a list (CONTRACT: "Version 2: lists") and the request headers of
  * conditional requests and retried creates, as they arrive: text, decoded here.
  */
-const integerText = Schema.String.pipe(
-  Schema.filter((text) => /^-?[0-9]+$/.test(text), rule({ constraint: "type", expected: "an integer" }))
+// The rule sits on the string itself too: a repeated parameter arrives as an array, which fails
+// there, before the filter, and must still name its parameter (not fall back to `body`).
+const notAnInteger = rule({ constraint: "type", expected: "an integer" })
+const integerText = Schema.String.annotations(notAnInteger).pipe(
+  Schema.filter((text) => /^-?[0-9]+$/.test(text), notAnInteger)
 )
 
 const integerBetween = (min: number, max: number, description: string) =>

@@ -388,12 +388,70 @@ export const sendable = (path: string): string => {
   return out
 }
 
+/** Percent-encoded when it can be (a lone surrogate cannot), else as it is. */
+const encoded = (text: string): string => {
+  try {
+    return encodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** A value for a list parameter: valid ones, near misses, and anything an id position gets. */
+const listValue = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom("true", "false", "1", "2", "5", "20", "100", "0") },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 2_147_483_647 }).map(String) },
+  { weight: 2, arbitrary: fc.constantFrom("TRUE", "False", "yes", "101", "-1", "2147483648", "", "1e2", "0x10") },
+  { weight: 2, arbitrary: hostileIdText.map(encoded) },
+  { weight: 1, arbitrary: hostileIdText }
+)
+
+/** `completed`, `limit` and `after` (CONTRACT: "Version 2: lists"), repeated or not, with others around. */
+const listQuery = fc.array(
+  fc.tuple(fc.constantFrom("completed", "limit", "after", "limit", "after", "offset", "Limit"), listValue),
+  { minLength: 1, maxLength: 4 }
+).map((pairs) => `?${pairs.map(([key, value]) => `${key}=${value}`).join("&")}`)
+
 const query = fc.oneof(
   { weight: 6, arbitrary: fc.constant("") },
   {
     weight: 1,
     arbitrary: fc.constantFrom("?", "?user_id=1", "?user_id=1&task_id=1", "?x=%00", "?'OR'1'='1", "#/../../1/tasks", "?a=\u{1f600}")
-  }
+  },
+  { weight: 3, arbitrary: listQuery }
+)
+
+/**
+ * Idempotency keys that the victims' seeded creates used, each with `SHARED_BODY`: an attacker
+ * sending the same key and body must create a task of its own, never get the victim's answer.
+ */
+export const SHARED_KEYS: ReadonlyArray<string> = ["shared-key-0", "shared-key-1", "shared-key-2"]
+export const SHARED_BODY = JSON.stringify({ title: "a body the victims sent too" })
+
+const printableAscii = (maxLength: number) =>
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength })
+
+/** An entity tag as clients send them, right or wrong: task-like, list-like, weak, listed, `*`, junk. */
+const entityTag = fc.oneof(
+  { weight: 2, arbitrary: fc.constant("*") },
+  { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: 2n ** 45n }).map((n) => `"t${n.toString(36)}"`) },
+  { weight: 1, arbitrary: fc.stringMatching(/^"l[0-9a-z]{14}"$/) },
+  { weight: 1, arbitrary: fc.constantFrom("W/\"t0\"", "W/*", "\"\"", "\"", "\"t\"", "\"tzzzzzzzzzzzzz\"", "\"t-1\"", "t1", "\"t1\" \"t2\"") },
+  { weight: 2, arbitrary: printableAscii(40) }
+)
+
+const tagList = fc.array(entityTag, { minLength: 1, maxLength: 4 }).map((tags) => tags.join(", "))
+
+/** A header in about a third of the requests. */
+const sometimes = <A>(value: fc.Arbitrary<A>): fc.Arbitrary<A | undefined> =>
+  fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: value })
+
+/** Idempotency keys: the victims', random valid ones, and malformed ones (empty, too long, non-ASCII, white space). */
+const idempotencyKey = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...SHARED_KEYS) },
+  { weight: 3, arbitrary: fc.stringMatching(/^[\x21-\x7e]{1,40}$/) },
+  { weight: 2, arbitrary: fc.constantFrom("", "k".repeat(255), "k".repeat(256), "cl\u00e9", "a b", "a\tb", "\u00ff", "k".repeat(5000)) },
+  { weight: 1, arbitrary: printableAscii(20) }
 )
 
 const randomPaths: ReadonlyArray<string> = [
@@ -487,9 +545,12 @@ export const hostileRequest = (cast: Cast): fc.Arbitrary<HostileRequest> => {
     "multipart/form-data; boundary=x",
     "application/xml"
   )
-  const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 })
+  const printable = printableAscii(40)
   const headers = fc.record({
     "content-type": contentType,
+    "if-match": sometimes(tagList),
+    "if-none-match": sometimes(tagList),
+    "idempotency-key": sometimes(idempotencyKey),
     "x-request-id": fc.option(fc.oneof(printable, fc.constant("a".repeat(300))), { nil: undefined }),
     origin: fc.option(fc.oneof(printable, fc.constant("https://evil.example")), { nil: undefined }),
     accept: fc.option(fc.constantFrom("text/html", "application/xml", "*/*", "application/json;q=0"), { nil: undefined })
@@ -506,7 +567,8 @@ export const hostileRequest = (cast: Cast): fc.Arbitrary<HostileRequest> => {
     body: fc.oneof(
       { weight: 3, arbitrary: body(cast.victims, cast.victimTasks) },
       // Writes that succeed, so that PUT and POST really change the store while attacked.
-      { weight: 1, arbitrary: validPayload.map((payload) => JSON.stringify(payload)) }
+      { weight: 1, arbitrary: validPayload.map((payload) => JSON.stringify(payload)) },
+      { weight: 1, arbitrary: fc.constant(SHARED_BODY) }
     ),
     headers
   }).map(({ body, call: { method, shaped }, headers, query, verbatim }) => {
