@@ -6,7 +6,7 @@ import { MigratorLive } from "../src/database/Migrator.ts"
 import { AccountRepositorySql } from "../src/identity/AccountRepositorySql.ts"
 import { TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { asError, call, json, serve } from "./support/http.ts"
-import { bearer, expectTokenRefused, SECRET } from "./support/identityHttp.ts"
+import { asMe, asSignedUp, bearer, expectTokenRefused, SECRET } from "./support/identityHttp.ts"
 import { jwksServer, signHmac, signingKey, signWith } from "./support/identityJwks.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
 
@@ -41,7 +41,7 @@ describe("identity corners", () => {
       const claimed = yield* signHmac(SECRET, { sub: "7", email: "claimed@example.com" })
       expect((yield* call(base, "GET", "/auth/me", undefined, bearer(claimed))).json).toEqual({ user_id: 7 })
       const body = json({ email: "ann@example.com", password: "correct horse" })
-      const { user_id } = (yield* call(base, "POST", "/auth/signup", body, asJson)).json as { user_id: number }
+      const { user_id } = asSignedUp(yield* call(base, "POST", "/auth/signup", body, asJson))
       const other = yield* signHmac(SECRET, { sub: String(user_id), email: "claimed@example.com" })
       expect((yield* call(base, "GET", "/auth/me", undefined, bearer(other))).json).toEqual({ user_id, email: "ann@example.com" })
     }))
@@ -173,13 +173,13 @@ describe("identity corners", () => {
         used.add(user)
       }
       const mapped = yield* call(base, "GET", "/auth/me", undefined, bearer(yield* signHmac(SECRET, { sub: "auth0|x", iss: "https://a" })))
-      const mappedId = (mapped.json as { user_id: number }).user_id
+      const mappedId = asMe(mapped).user_id
       expect(used.has(mappedId)).toBe(false)
       used.add(mappedId)
       for (let i = 0; i < 3; i++) {
         const signup = yield* call(base, "POST", "/auth/signup", json({ email: `n${i}@example.com`, password: "correct horse" }), asJson)
         expect(signup.status).toBe(201)
-        const id = (signup.json as { user_id: number }).user_id
+        const id = asSignedUp(signup).user_id
         expect([id, used.has(id)]).toEqual([id, false])
         used.add(id)
       }

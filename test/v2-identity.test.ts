@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import * as Jose from "jose"
 import { LEEWAY_SECONDS } from "../src/identity/Tokens.ts"
 import { asError, asTask, call, json, serve } from "./support/http.ts"
-import { bearer, expectTokenRefused, OTHER_SECRET, SECRET, type TokenCode } from "./support/identityHttp.ts"
+import { asMe, bearer, expectTokenRefused, OTHER_SECRET, SECRET, type TokenCode } from "./support/identityHttp.ts"
 import { jwksServer, secondsFromNow, signHmac, signingKey, signWith, unsecured } from "./support/identityJwks.ts"
 
 /**
@@ -34,7 +34,7 @@ describe("the identity table with AUTH_JWT_SECRET", () => {
       const base = yield* serve(undefined, { auth: { AUTH_JWT_SECRET: SECRET } })
       const rsa = yield* signingKey("RS256", "rsa-1")
       const rows: ReadonlyArray<Row> = [
-        ["no Authorization header", Effect.succeed({}) as Effect.Effect<Record<string, string>>, "MISSING_TOKEN"],
+        ["no Authorization header", Effect.succeed<Record<string, string>>({}), "MISSING_TOKEN"],
         ["another scheme", header("Basic dXNlcjpwYXNz"), "MISSING_TOKEN"],
         ["Bearer alone", header("Bearer"), "MISSING_TOKEN"],
         ["Bearer and blanks", header("Bearer    "), "MISSING_TOKEN"],
@@ -120,13 +120,13 @@ describe("the identity table with AUTH_JWT_SECRET", () => {
       const first = yield* me({ sub: "auth0|ann", iss: "https://a.example" })
       expect(first.status).toBe(200)
       expect(first.headers["cache-control"]).toBe("no-store")
-      const { user_id } = first.json as { user_id: number }
+      const { user_id } = asMe(first)
       expect(first.json).toEqual({ user_id: expect.any(Number) })
       expect(user_id).toBeGreaterThan(0)
       // Stable, and per (iss, subject): the same subject from another issuer is someone else.
       expect((yield* me({ sub: "auth0|ann", iss: "https://a.example", jti: "again" })).json).toEqual({ user_id })
       const other = yield* me({ sub: "auth0|ann", iss: "https://b.example" })
-      expect((other.json as { user_id: number }).user_id).not.toBe(user_id)
+      expect(asMe(other).user_id).not.toBe(user_id)
       // The mapped id is the one the task paths take; another user's path is still 403.
       const signed = yield* signHmac(SECRET, { sub: "auth0|ann", iss: "https://a.example" })
       const list = yield* call(base, "GET", `/users/${user_id}/tasks`, undefined, bearer(signed))
