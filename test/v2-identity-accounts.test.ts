@@ -7,7 +7,7 @@ import { MigratorLive } from "../src/database/Migrator.ts"
 import type { AccountRepository } from "../src/identity/AccountRepository.ts"
 import { AccountRepositorySql } from "../src/identity/AccountRepositorySql.ts"
 import { type Answer, asError, asTask, call, json, serve } from "./support/http.ts"
-import { bearer, SECRET } from "./support/identityHttp.ts"
+import { asAccessToken, asSignedUp, bearer, SECRET } from "./support/identityHttp.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
 
 /** CONTRACT "Version 2: identity", accounts: sign-up and sign-in over HTTP, and the token they give. */
@@ -20,13 +20,13 @@ const post = (base: string, path: string, body: unknown) => call(base, "POST", p
 const signedUpId = (answer: Answer): number => {
   expect(answer.status).toBe(201)
   expect(answer.json).toEqual({ message: "User created successfully", user_id: expect.any(Number) })
-  return (answer.json as { user_id: number }).user_id
+  return asSignedUp(answer).user_id
 }
 
 const accessToken = (answer: Answer): string => {
   expect(answer.status).toBe(200)
   expect(answer.json).toEqual({ access_token: expect.any(String), token_type: "bearer", expires_in: expect.any(Number) })
-  return (answer.json as { access_token: string }).access_token
+  return asAccessToken(answer).access_token
 }
 
 /** The account repository of one service instance on the database at `url`; `migrate` for the first. */
@@ -99,7 +99,7 @@ describe("POST /auth/signin", () => {
       const { payload } = yield* Effect.promise(() => Jose.jwtVerify(token, new TextEncoder().encode(SECRET), { algorithms: ["HS256"] }))
       expect(payload).toEqual({ sub: String(id), email: "ann@example.com", iat: expect.any(Number), exp: expect.any(Number) })
       expect(payload.exp! - payload.iat!).toBe(24 * 3600)
-      expect((answer.json as { expires_in: number }).expires_in).toBe(24 * 3600)
+      expect(asAccessToken(answer).expires_in).toBe(24 * 3600)
       expect(Math.abs(payload.iat! - Date.now() / 1000)).toBeLessThan(60)
 
       const created = yield* call(base, "POST", `/users/${id}/tasks`, json({ title: "mine" }), { ...bearer(token), ...asJson })
@@ -117,7 +117,7 @@ describe("POST /auth/signin", () => {
       const id = signedUpId(yield* post(base, "/auth/signup", { email: "ann@example.com", password: "correct horse" }))
       const answer = yield* post(base, "/auth/signin", { email: "ann@example.com", password: "correct horse" })
       const token = accessToken(answer)
-      expect((answer.json as { expires_in: number }).expires_in).toBe(900)
+      expect(asAccessToken(answer).expires_in).toBe(900)
       const payload = Jose.decodeJwt(token)
       expect(payload).toMatchObject({ sub: String(id), iss: "https://tasks.example", aud: "tasks", email: "ann@example.com" })
       expect([payload["uid"], payload.exp! - payload.iat!]).toEqual([expect.toSatisfy((uid) => Number(uid) === id), 900])

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger, LogLevel, Redacted } from "effect"
 import { TaskApiClient, UserId } from "../src/client.ts"
 import { call, json, serve } from "./support/http.ts"
-import { bearer, SECRET } from "./support/identityHttp.ts"
+import { asAccessToken, bearer, SECRET } from "./support/identityHttp.ts"
 import { jwksServer, secondsFromNow, signHmac, signingKey, signWith } from "./support/identityJwks.ts"
 
 /**
@@ -104,7 +104,7 @@ describe("logs", () => {
       yield* call(base, "POST", "/auth/signup", json({ email: "ann@example.com", password }), asJson)
       const signin = yield* call(base, "POST", "/auth/signin", json({ email: "ann@example.com", password }), asJson)
       yield* call(base, "POST", "/auth/signin", json({ email: "ann@example.com", password: `${password}!` }), asJson)
-      const issued = (signin.json as { access_token: string }).access_token
+      const issued = asAccessToken(signin).access_token
       const unknownKey = yield* signingKey("RS256", "rsa-unknown")
       const tokens = [
         issued,

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Jose from "jose"
+import { LEEWAY_SECONDS } from "../src/identity/Tokens.ts"
 import { asError, asTask, call, json, serve } from "./support/http.ts"
-import { bearer, expectTokenRefused, OTHER_SECRET, SECRET, type TokenCode } from "./support/identityHttp.ts"
+import { asMe, bearer, expectTokenRefused, OTHER_SECRET, SECRET, type TokenCode } from "./support/identityHttp.ts"
 import { jwksServer, secondsFromNow, signHmac, signingKey, signWith, unsecured } from "./support/identityJwks.ts"
 
 /**
@@ -33,7 +34,7 @@ describe("the identity table with AUTH_JWT_SECRET", () => {
       const base = yield* serve(undefined, { auth: { AUTH_JWT_SECRET: SECRET } })
       const rsa = yield* signingKey("RS256", "rsa-1")
       const rows: ReadonlyArray<Row> = [
-        ["no Authorization header", Effect.succeed({}) as Effect.Effect<Record<string, string>>, "MISSING_TOKEN"],
+        ["no Authorization header", Effect.succeed<Record<string, string>>({}), "MISSING_TOKEN"],
         ["another scheme", header("Basic dXNlcjpwYXNz"), "MISSING_TOKEN"],
         ["Bearer alone", header("Bearer"), "MISSING_TOKEN"],
         ["Bearer and blanks", header("Bearer    "), "MISSING_TOKEN"],
@@ -78,6 +79,15 @@ describe("the identity table with AUTH_JWT_SECRET", () => {
       expect(asTask(created).user_id).toBe(7)
     }))
 
+  it.scopedLive("a token accepted once stops being accepted when it expires beyond the leeway (the verified-token cache included)", () =>
+    Effect.gen(function*() {
+      const base = yield* serve(undefined, { auth: { AUTH_JWT_SECRET: SECRET } })
+      const signed = yield* signHmac(SECRET, { sub: "7", exp: secondsFromNow(-LEEWAY_SECONDS + 2) })
+      expect((yield* call(base, "GET", "/users/7/tasks", undefined, bearer(signed))).status).toBe(200)
+      yield* Effect.sleep("3500 millis")
+      expectTokenRefused(yield* call(base, "GET", "/users/7/tasks", undefined, bearer(signed)), "EXPIRED_TOKEN", signed)
+    }))
+
   it.scopedLive("AUTH_ISSUER and AUTH_AUDIENCE must match; AUTH_USER_CLAIM names the claim", () =>
     Effect.gen(function*() {
       const base = yield* serve(undefined, {
@@ -110,13 +120,13 @@ describe("the identity table with AUTH_JWT_SECRET", () => {
       const first = yield* me({ sub: "auth0|ann", iss: "https://a.example" })
       expect(first.status).toBe(200)
       expect(first.headers["cache-control"]).toBe("no-store")
-      const { user_id } = first.json as { user_id: number }
+      const { user_id } = asMe(first)
       expect(first.json).toEqual({ user_id: expect.any(Number) })
       expect(user_id).toBeGreaterThan(0)
       // Stable, and per (iss, subject): the same subject from another issuer is someone else.
       expect((yield* me({ sub: "auth0|ann", iss: "https://a.example", jti: "again" })).json).toEqual({ user_id })
       const other = yield* me({ sub: "auth0|ann", iss: "https://b.example" })
-      expect((other.json as { user_id: number }).user_id).not.toBe(user_id)
+      expect(asMe(other).user_id).not.toBe(user_id)
       // The mapped id is the one the task paths take; another user's path is still 403.
       const signed = yield* signHmac(SECRET, { sub: "auth0|ann", iss: "https://a.example" })
       const list = yield* call(base, "GET", `/users/${user_id}/tasks`, undefined, bearer(signed))
@@ -205,6 +215,19 @@ describe("the identity table with AUTH_JWKS_URL", () => {
         expect(answer.text).not.toMatch(/at .*\.ts|stack|Error:/)
       }
     }), { timeout: 20_000 })
+
+  it.scopedLive("keys already fetched keep working while the key set is down", () =>
+    Effect.gen(function*() {
+      const jwks = yield* jwksServer
+      const rsa = yield* signingKey("RS256", "rsa-1")
+      jwks.keys.push(rsa.publicJwk)
+      const base = yield* serve(undefined, { auth: { AUTH_JWKS_URL: jwks.url.href } })
+      expect((yield* call(base, "GET", "/users/7/tasks", undefined, bearer(yield* signWith(rsa, { sub: "7" })))).status).toBe(200)
+      jwks.mode = "error"
+      // A token never seen before (not in the verified-token cache), signed by the held key.
+      const fresh = yield* signWith(rsa, { sub: "7", jti: "fresh" })
+      expect((yield* call(base, "GET", "/users/7/tasks", undefined, bearer(fresh))).status).toBe(200)
+    }))
 
   // That a new kid is accepted within a minute is shown with a short cooldown in
   // identity-tokens.test.ts; over HTTP, the bound on fetches is what a test can see quickly.

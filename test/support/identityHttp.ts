@@ -3,6 +3,8 @@
  * 401 of the contract's identity table must pass (envelope, challenge, no token echoed).
  */
 import { expect } from "@effect/vitest"
+import { Schema } from "effect"
+import { AccessToken, Me, SignedUp } from "../../src/identity/Api.ts"
 import type * as Http from "node:http"
 import { type Answer, asError } from "./http.ts"
 
@@ -29,3 +31,8 @@ export const expectTokenRefused = (answer: Answer, code: TokenCode, token = ""):
     expect(answer.text).not.toContain(part)
   }
 }
+
+/** The bodies as the API's own schemas: decoding them is the proof of their shape. */
+export const asSignedUp = (answer: Answer) => Schema.decodeUnknownSync(SignedUp, { onExcessProperty: "error" })(answer.json)
+export const asAccessToken = (answer: Answer) => Schema.decodeUnknownSync(AccessToken, { onExcessProperty: "error" })(answer.json)
+export const asMe = (answer: Answer) => Schema.decodeUnknownSync(Me, { onExcessProperty: "error" })(answer.json)
