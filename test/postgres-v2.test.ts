@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Duration, Effect, Layer, Option, Ref, Stream } from "effect"
 import { type Task, TaskId, UserId } from "../src/domain/index.ts"
-import { PAGE_SIZE } from "../src/repository/SqlList.ts"
+import { PAGE_SIZE, REST_PAGE_SIZE } from "../src/repository/SqlList.ts"
 import { type CreateOutcome, TaskRepository, type TaskRepositoryShape } from "../src/repository/TaskRepository.ts"
 import { everything, versions } from "./support/lists.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
@@ -147,7 +147,7 @@ describe("long lists", () => {
       const pull = yield* Stream.toPull(rest)
       let pulled = 0
       for (let page = 0; page < 3; page++) pulled += Chunk.size(yield* pull)
-      expect(pulled).toBe(3 * PAGE_SIZE)
+      expect(pulled).toBe(3 * REST_PAGE_SIZE)
       // Everything not yet pulled goes: a stream that had read ahead would still hand it out.
       const last = list.head.length + pulled
       yield* sql`DELETE FROM tasks WHERE user_id = ${alice} AND id > (SELECT id FROM tasks WHERE user_id = ${alice} ORDER BY id OFFSET ${last - 1} LIMIT 1)`

@@ -76,12 +76,11 @@ describe("identity corners", () => {
       expect((yield* call(base, "GET", "/users/7/tasks", undefined, bearer(leadingZeros))).status).toBe(200)
     }))
 
-  // KNOWN BUG (found by this test; the cause is in src/httpapi/Security.ts, not fixed here):
-  // a Bearer credential that is not token68 (a blank inside, a brace, a non-ASCII letter) is
-  // read as no credential at all, so it is answered MISSING_TOKEN with the bare `Bearer`
-  // challenge. The contract names MISSING_TOKEN for "no Authorization header, or not the
-  // Bearer scheme" only; a Bearer token that is not a JWT is INVALID_TOKEN.
-  it.scopedLive("a Bearer credential that is not even token68 is INVALID_TOKEN, not MISSING_TOKEN (KNOWN BUG)", () =>
+  // Found by this test (fixed in src/httpapi/Security.ts): a Bearer credential that is not
+  // token68 (a blank inside, a brace, a non-ASCII letter) was read as no credential at all. The
+  // contract names MISSING_TOKEN for "no Authorization header, or not the Bearer scheme" only; a
+  // Bearer token that is not a JWT is INVALID_TOKEN.
+  it.scopedLive("a Bearer credential that is not even token68 is INVALID_TOKEN, not MISSING_TOKEN", () =>
     Effect.gen(function*() {
       const base = yield* serve(undefined, { auth })
       const valid = yield* signHmac(SECRET, { sub: "7" })

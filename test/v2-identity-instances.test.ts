@@ -13,16 +13,16 @@ import { freshDatabaseUrl } from "./support/postgres.ts"
  * once, and accounts' 429 holds "across all instances". Instances of a deployment start
  * together (replicas, a rolling restart), so they must also be able to *start* together.
  *
- * KNOWN BUG (found by this test, not fixed here: it is in src/database/Database.ts): every pool
- * runs `ALTER ROLE <role> IN DATABASE <db> SET statement_timeout = …` when it starts; two of
- * them at once on one database make PostgreSQL fail one with `tuple concurrently updated`
- * (XX000), and that instance refuses to start ("Cannot connect to PostgreSQL …").
+ * Found by this test (fixed in src/database/Database.ts): every pool runs `ALTER ROLE <role> IN
+ * DATABASE <db> SET statement_timeout = …` when it starts; two of them at once on one database
+ * made PostgreSQL fail one with `tuple concurrently updated` (XX000). They now take turns under
+ * an advisory lock.
  */
 
 const options = { poolSize: 2, connectTimeout: Duration.seconds(5), queryTimeout: Duration.seconds(5) }
 
 describe("service instances starting together on one database", () => {
-  it.scopedLive("two pools opening at once both start (KNOWN BUG: one fails with 'tuple concurrently updated')", () =>
+  it.scopedLive("two pools opening at once both start", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabaseUrl
       yield* Layer.build(MigratorLive.pipe(Layer.provide(pgLayer(url, options)), Layer.provide(NodeContext.layer), Layer.orDie))
@@ -39,7 +39,7 @@ describe("service instances starting together on one database", () => {
       expect(failures).toEqual([])
     }), { timeout: 60_000 })
 
-  it.scopedLive("two instances with PostgreSQL accounts started at once both serve sign-ups (KNOWN BUG: same cause)", () =>
+  it.scopedLive("two instances with PostgreSQL accounts started at once both serve sign-ups", () =>
     Effect.gen(function*() {
       const url = yield* freshDatabaseUrl
       yield* Layer.build(MigratorLive.pipe(Layer.provide(pgLayer(url, options)), Layer.provide(NodeContext.layer), Layer.orDie))

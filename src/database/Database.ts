@@ -67,7 +67,10 @@ const applyStatementTimeout = (url: Redacted.Redacted<string>, timeout: Duration
         try: async () => {
           await client.connect()
           const millis = Math.max(1, Math.round(Duration.toMillis(timeout)))
+          // Instances starting together would race on the role's row ("tuple concurrently
+          // updated"): they take turns.
           await client.query(`DO $$ BEGIN
+            PERFORM pg_advisory_xact_lock(hashtext('task-api:statement_timeout'));
             EXECUTE format('ALTER ROLE %I IN DATABASE %I SET statement_timeout = %s', current_user, current_database(), ${millis});
           END $$`)
         },

@@ -7,15 +7,15 @@ import type * as Http from "node:http"
  * does, with stricter parsing: a missing or malformed credential is the empty one, which the
  * middleware then refuses (so "no token" and "not a Bearer token" reach it the same way).
  *
- * - bearer: `Authorization: Bearer <token>`, the scheme name in any case (RFC 9110 §11.1), one
- *   token. `HttpApiBuilder` takes whatever follows the header's first seven characters.
+ * - bearer: `Authorization: Bearer <token>`, the scheme name in any case (RFC 9110 §11.1).
+ *   `HttpApiBuilder` takes whatever follows the header's first seven characters, whatever the scheme.
  * - api key: the header, query parameter or cookie named by the scheme.
  * - basic: `Authorization: Basic base64(user:password)`; the password may contain colons.
  */
 export type Credential = Redacted.Redacted<string> | { readonly username: string; readonly password: Redacted.Redacted<string> }
 
 const empty = Redacted.make("")
-const bearer = /^bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i
+const bearer = /^bearer(?:[ \t]+(.*))?$/is
 const basic = /^basic[ \t]+([A-Za-z0-9+/]+=*)[ \t]*$/i
 
 const authorization = (request: Http.IncomingMessage): string => request.headers.authorization ?? ""
@@ -41,8 +41,10 @@ export const credentialOf = (
 ): Credential => {
   switch (security._tag) {
     case "Bearer": {
-      const match = bearer.exec(authorization(request))
-      return match === null ? empty : Redacted.make(match[1]!)
+      // Whatever follows the scheme is the credential, malformed or not (the middleware then
+      // refuses it as invalid); only the scheme alone, or another scheme, is no credential.
+      const match = bearer.exec(authorization(request).trim())
+      return match === null ? empty : Redacted.make((match[1] ?? "").trim())
     }
     case "ApiKey": {
       const value = security.in === "header"

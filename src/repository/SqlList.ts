@@ -12,6 +12,14 @@ import type { ListQuery, TaskList } from "./TaskRepository.ts"
  */
 export const PAGE_SIZE = 200
 
+/**
+ * The pages after the first are smaller: a page of maximal tasks (5,000-emoji descriptions) is
+ * ~22 KB a row, and several long lists streamed at once each hold one decoded page while the
+ * client reads; 200 such rows (4.4 MB) took longer than the client-side query timeout to arrive
+ * under contention (found by the 8 × 20,000-task test).
+ */
+export const REST_PAGE_SIZE = 50
+
 export interface ListKey {
   readonly owner: UserId
   readonly completed: Option.Option<boolean>
@@ -72,7 +80,7 @@ const completedFilter = (sql: SqlClient.SqlClient, completed: Option.Option<bool
 /** One keyset page after `after`, outside any batch: pages of a long list are read one at a time. */
 const page = (sql: SqlClient.SqlClient, owner: UserId, completed: Option.Option<boolean>, after: number) =>
   sql`SELECT id, title, description, completed, user_id, created_at, updated_at FROM tasks WHERE user_id = ${owner} AND id > ${after}
-      ${completedFilter(sql, completed)} ORDER BY id LIMIT ${PAGE_SIZE}`.pipe(Effect.flatMap(decodeTasks))
+      ${completedFilter(sql, completed)} ORDER BY id LIMIT ${REST_PAGE_SIZE}`.pipe(Effect.flatMap(decodeTasks))
 
 /** The version of a list too long to read first (see `aggregateVersion`), from one aggregate. */
 const aggregate = (sql: SqlClient.SqlClient, owner: UserId, query: ListQuery) =>
@@ -111,7 +119,7 @@ export const toTaskList = (
       Effect.map((tasks) =>
         [
           Chunk.unsafeFromArray(tasks),
-          tasks.length < PAGE_SIZE ? Option.none() : Option.some(tasks[tasks.length - 1]!.id as number)
+          tasks.length < REST_PAGE_SIZE ? Option.none() : Option.some(tasks[tasks.length - 1]!.id as number)
         ] as const
       )
     ))
