@@ -1,5 +1,6 @@
 import { Config, ConfigError, Duration, Either, LogLevel, Option, Redacted } from "effect"
 import { AuthConfig } from "./identity/AuthConfig.ts"
+import { MetricsConfig, TracingConfig } from "./operations/OperationsConfig.ts"
 
 /**
  * All configuration comes from the environment, read here and nowhere else.
@@ -112,8 +113,21 @@ export const LogConfig = Config.all({
 })
 export type LogConfig = Config.Config.Success<typeof LogConfig>
 
-export { AuthConfig }
+export { AuthConfig, MetricsConfig, TracingConfig }
 
 /** Every setting, read and checked at once, before anything starts. */
-export const AppConfig = Config.all({ server: ServerConfig, database: DatabaseConfig, log: LogConfig, auth: AuthConfig })
+export const AppConfig = Config.all({
+  server: ServerConfig,
+  database: DatabaseConfig,
+  log: LogConfig,
+  auth: AuthConfig,
+  tracing: TracingConfig,
+  metrics: MetricsConfig
+}).pipe(
+  Config.validate({
+    message: "METRICS_PORT must differ from PORT: metrics are never served with the API",
+    validation: (config) =>
+      Option.match(config.metrics, { onNone: () => true, onSome: ({ port }) => port === 0 || port !== config.server.port })
+  })
+)
 export type AppConfig = Config.Config.Success<typeof AppConfig>

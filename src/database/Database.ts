@@ -7,6 +7,7 @@ import { DatabaseConfig } from "../AppConfig.ts"
 import { connectFailureReason, DatabaseUnavailable, MigrationFailed } from "./ConnectFailure.ts"
 import * as Embedded from "./Embedded.ts"
 import { MigratorLive } from "./Migrator.ts"
+import { PoolCounts } from "./PoolCounts.ts"
 import { parseTimestamptz } from "./Timestamps.ts"
 
 /** The parts of a URL that are safe to log: never the password. */
@@ -99,14 +100,35 @@ export const pgLayer = (
       })
     }
     yield* Effect.mapError(applyStatementTimeout(url, config.queryTimeout, config.connectTimeout), (error) => unavailable(error.cause))
-    return PgClient.layer({
-      url: withQueryTimeout(url, config.queryTimeout),
-      maxConnections: config.poolSize,
-      connectTimeout: config.connectTimeout,
-      idleTimeout: "30 seconds",
-      applicationName: "task-api",
+    const pool = new Pg.Pool({
+      connectionString: Redacted.value(withQueryTimeout(url, config.queryTimeout)),
+      max: config.poolSize,
+      connectionTimeoutMillis: Duration.toMillis(config.connectTimeout),
+      idleTimeoutMillis: 30_000,
+      application_name: "task-api",
       types
-    }).pipe(Layer.mapError(unavailable))
+    })
+    // The pool is made here rather than by `PgClient.layer` (which does the same) so that its
+    // counters can be read (`PoolCounts`). A failed connection is reported to the query
+    // that needed it; the pool's own `error` event must not crash the process.
+    pool.on("error", () => undefined)
+    const acquire = Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => pool.query("SELECT 1"),
+        catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" })
+      }).pipe(
+        Effect.timeoutFail({
+          duration: config.connectTimeout,
+          onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
+        }),
+        Effect.as(pool)
+      ),
+      () => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+    )
+    return Layer.merge(
+      PgClient.layerFromPool({ acquire, applicationName: "task-api", types }),
+      Layer.succeed(PoolCounts, pool)
+    ).pipe(Layer.mapError(unavailable))
   }))
 
 interface DatabaseUrls {

@@ -1,9 +1,10 @@
-import { Context, Duration, Effect, FiberRef, FiberRefs, HashMap, Layer, LogLevel, Runtime, Stream } from "effect"
+import { Context, Duration, Effect, FiberRef, FiberRefs, HashMap, Layer, LogLevel, Option, Runtime, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type * as Net from "node:stream"
 import { drain } from "./Body.ts"
 import type { Incoming, Reply } from "./Endpoint.ts"
+import { formatTraceContext, OTHER_ROUTE, parseTraceparent, ServerObserver, UNMATCHED_ROUTE } from "./Observe.ts"
 import type { Router } from "./Router.ts"
 
 export interface ServerOptions {
@@ -36,6 +37,12 @@ const DRAIN_MILLIS = 5_000
 const saneRequestId = /^[A-Za-z0-9._-]{1,128}$/
 
 const noHeaders: Readonly<Record<string, string>> = {}
+
+/** A request's answer, with the route template that gives it (for spans and metrics). */
+interface Routed {
+  readonly route: string
+  readonly reply: Effect.Effect<Reply, unknown, unknown>
+}
 
 /** An answer written straight to a socket, for the requests node does not hand to `handle`. */
 const rawResponse = (reply: Reply, extraHeaders: string, withBody: boolean): string => {
@@ -82,9 +89,12 @@ export const layer = <R, E, RR>(
       // Below Info, the request line is not built at all: it cost ~20 µs per request even
       // when the logger then dropped it.
       const logsRequests = LogLevel.greaterThanEqual(LogLevel.Info, yield* FiberRef.get(FiberRef.currentMinimumLogLevel))
+      const observer = Option.getOrUndefined(yield* Effect.serviceOption(ServerObserver))
+      const traced = observer?.traced === true
+      const completed = observer?.completed
       const anyOrigin = options.corsOrigins.includes("*")
       const origins = new Set(options.corsOrigins)
-      const exposed = router.responseHeaders.join(", ")
+      const exposed = (traced ? [...router.responseHeaders, "traceresponse"].sort() : router.responseHeaders).join(", ")
       const allowedHeaders = router.requestHeaders.join(", ")
       let closing = false
 
@@ -100,34 +110,49 @@ export const layer = <R, E, RR>(
       /** The methods of a path, for `Allow`: its endpoints' and OPTIONS (CORS preflight). */
       const allowOf = (methods: ReadonlyArray<string>): string => [...methods, "OPTIONS"].join(", ")
 
-      const answer = (incoming: Incoming, pathname: string): Effect.Effect<Reply, never, R> => {
+      const answer = (incoming: Incoming, pathname: string): Routed => {
         const other = options.serveOther?.(incoming)
-        if (other !== undefined) return other
+        if (other !== undefined) return { route: OTHER_ROUTE, reply: other }
         const match = router.match(incoming.method, pathname)
         switch (match._tag) {
           case "NotFound":
-            return Effect.succeed(edge.notFound)
+            return { route: UNMATCHED_ROUTE, reply: Effect.succeed(edge.notFound) }
           case "MethodNotAllowed": {
             const allow = allowOf(match.allow)
             // A CORS preflight (or a plain OPTIONS) on a known path: only the headers the API reads.
-            return Effect.succeed<Reply>(
-              incoming.method === "OPTIONS"
-                ? {
-                  status: 204,
-                  body: undefined,
-                  headers: {
-                    allow,
-                    "access-control-allow-methods": allow,
-                    "access-control-allow-headers": allowedHeaders,
-                    "access-control-max-age": "600"
+            return {
+              route: UNMATCHED_ROUTE,
+              reply: Effect.succeed<Reply>(
+                incoming.method === "OPTIONS"
+                  ? {
+                    status: 204,
+                    body: undefined,
+                    headers: {
+                      allow,
+                      "access-control-allow-methods": allow,
+                      "access-control-allow-headers": allowedHeaders,
+                      "access-control-max-age": "600"
+                    }
                   }
-                }
-                : { ...edge.methodNotAllowed, headers: { ...edge.methodNotAllowed.headers, allow } }
-            )
+                  : { ...edge.methodNotAllowed, headers: { ...edge.methodNotAllowed.headers, allow } }
+              )
+            }
           }
           case "Found":
-            // The endpoint's own requirements are what `R` stands for.
-            return match.endpoint.run({ ...incoming, params: match.params }) as Effect.Effect<Reply, never, R>
+            return { route: match.endpoint.path, reply: match.endpoint.run({ ...incoming, params: match.params }) }
+        }
+      }
+
+      /** Routing runs outside any fiber: what it throws becomes the request's 500, as a handler's would. */
+      const route = (request: Http.IncomingMessage, incoming: Incoming, pathname: string): Routed => {
+        // HTTP/1.1 requires Host (RFC 9112, 3.2); node's own check would answer without the envelope.
+        if (request.httpVersion === "1.1" && request.headers.host === undefined) {
+          return { route: UNMATCHED_ROUTE, reply: Effect.succeed(edge.malformedRequest) }
+        }
+        try {
+          return answer(incoming, pathname)
+        } catch (defect) {
+          return { route: UNMATCHED_ROUTE, reply: Effect.die(defect) }
         }
       }
 
@@ -186,29 +211,52 @@ export const layer = <R, E, RR>(
           )
         }
 
-        const program = Effect.suspend(() =>
-          // HTTP/1.1 requires Host (RFC 9112, 3.2); node's own check would answer without the envelope.
-          request.httpVersion === "1.1" && request.headers.host === undefined
-            ? Effect.succeed(edge.malformedRequest)
-            : answer(incoming, pathname)
-        ).pipe(
+        // Timed as the log line always was: up to the answer's status, before a streamed body.
+        const finish = (reply: Reply): Effect.Effect<void> => {
+          if (!logsRequests && completed === undefined) return send(reply)
+          const millis = performance.now() - started
+          completed?.({ method, route: routed.route, status: reply.status, seconds: millis / 1000 })
+          return Effect.zipRight(
+            send(reply),
+            logsRequests
+              ? Effect.logInfo("request").pipe(
+                Effect.annotateLogs({ status: reply.status, duration_ms: Math.round(millis * 100) / 100 })
+              )
+              : Effect.void
+          )
+        }
+
+        const routed = route(request, incoming, pathname)
+        // The endpoint's own requirements are what `R` stands for.
+        const reply = (routed.reply as Effect.Effect<Reply, unknown, R>).pipe(
           Effect.catchAllCause((cause): Effect.Effect<Reply> =>
             Effect.as(Effect.logError("Request failed", cause), edge.internalError)
-          ),
-          Effect.flatMap((reply) =>
-            Effect.zipRight(
-              send(reply),
-              logsRequests
-                ? Effect.logInfo("request").pipe(
-                  Effect.annotateLogs({
-                    status: reply.status,
-                    duration_ms: Math.round((performance.now() - started) * 100) / 100
-                  })
-                )
-                : Effect.void
-            )
           )
         )
+        const program = traced
+          ? Effect.useSpan(
+            // Semantic conventions: "{method} {http.route}", the method alone without a route.
+            routed.route === UNMATCHED_ROUTE || routed.route === OTHER_ROUTE ? method : `${method} ${routed.route}`,
+            {
+              kind: "server",
+              parent: parseTraceparent(request.headers.traceparent),
+              root: true,
+              attributes: {
+                "http.request.method": method,
+                "url.scheme": "http",
+                "network.protocol.version": request.httpVersion,
+                "http.response.header.x-request-id": requestId,
+                ...(routed.route === UNMATCHED_ROUTE || routed.route === OTHER_ROUTE ? noHeaders : { "http.route": routed.route })
+              }
+            },
+            (span) =>
+              Effect.flatMap(Effect.withParentSpan(reply, span), (reply) => {
+                span.attribute("http.response.status_code", reply.status)
+                if (reply.status >= 500) span.attribute("error.type", String(reply.status))
+                return finish({ ...reply, headers: { ...reply.headers, traceresponse: formatTraceContext(span) } })
+              })
+          )
+          : Effect.flatMap(reply, finish)
         // Every log line of the request carries its id, method and path: set on the fiber as
         // it is forked (an `Effect.annotateLogs` around the program cost ~10 µs per request).
         run(program, {

@@ -1,9 +1,28 @@
-import { Effect, Exit, Runtime } from "effect"
+import { Chunk, Context, Effect, Exit, FiberRef, Option, Runtime, type Tracer } from "effect"
 
 interface Pending<K, A, E> {
   readonly key: K
   readonly resume: (effect: Effect.Effect<A, E>) => void
+  /** The caller's span, kept only when batches are traced. */
+  readonly span: Tracer.AnySpan | undefined
 }
+
+/**
+ * What batches report besides their answers, read once from the runtime a batcher is made
+ * with. Without one, a batcher keeps no span and calls nothing per batch.
+ */
+export interface BatchObserverShape {
+  /**
+   * A batch's statements are children of the first sampled span among its callers' (else the
+   * first's) and link to every caller's span: each request's trace shows the query that
+   * answered it, and the query shows every request it served.
+   */
+  readonly traced: boolean
+  /** Called with the number of keys of each batch sent (a batch's members run again alone count as batches of one). */
+  readonly sized: ((size: number) => void) | undefined
+}
+
+export class BatchObserver extends Context.Tag("repository/BatchObserver")<BatchObserver, BatchObserverShape>() {}
 
 /**
  * Cross-request batching (the DataLoader pattern). Lookups made while the event loop is
@@ -26,7 +45,16 @@ export const batcher = <K, A, E, R>(
   options: { readonly distinct?: (key: K) => string | undefined } = {}
 ): (key: K) => Effect.Effect<A, E> => {
   const run = Runtime.runFork(runtime)
+  const observer = Option.getOrUndefined(Context.getOption(runtime.context, BatchObserver))
+  const traced = observer?.traced === true
+  const sized = observer?.sized
   let pending: Array<Pending<K, A, E>> = []
+
+  const send = (entries: ReadonlyArray<Pending<K, A, E>>) => {
+    sized?.(entries.length)
+    const statement = resolve(entries.map((entry) => entry.key))
+    return run(traced ? withCallerSpans(statement, entries) : statement)
+  }
 
   const take = (): Array<Pending<K, A, E>> => {
     const all = pending
@@ -50,7 +78,7 @@ export const batcher = <K, A, E, R>(
   const flush = () => {
     const batch = take()
     if (batch.length === 0) return
-    run(resolve(batch.map((entry) => entry.key))).addObserver((exit) => {
+    send(batch).addObserver((exit) => {
       if (Exit.isFailure(exit) && batch.length > 1 && !Exit.isInterrupted(exit)) {
         for (const entry of batch) alone(entry)
         return
@@ -62,11 +90,11 @@ export const batcher = <K, A, E, R>(
   const answer = (entry: Pending<K, A, E>, exit: Exit.Exit<(key: K) => A, E>) =>
     entry.resume(Exit.isSuccess(exit) ? Effect.sync(() => exit.value(entry.key)) : Effect.failCause(exit.cause))
 
-  const alone = (entry: Pending<K, A, E>) => run(resolve([entry.key])).addObserver((exit) => answer(entry, exit))
+  const alone = (entry: Pending<K, A, E>) => send([entry]).addObserver((exit) => answer(entry, exit))
 
-  return (key) =>
+  const enqueue = (key: K, span: Tracer.AnySpan | undefined) =>
     Effect.async<A, E>((resume) => {
-      const entry = { key, resume }
+      const entry = { key, resume, span }
       pending.push(entry)
       if (pending.length === 1) setImmediate(flush)
       // Interrupted before its batch left: it leaves the queue and never runs. Once the
@@ -76,4 +104,25 @@ export const batcher = <K, A, E, R>(
         if (index !== -1) pending.splice(index, 1)
       })
     })
+
+  return traced
+    ? (key) => Effect.withFiberRuntime((fiber) => enqueue(key, fiber.currentSpan))
+    : (key) => enqueue(key, undefined)
+}
+
+const withCallerSpans = <A, E, R>(
+  statement: Effect.Effect<A, E, R>,
+  entries: ReadonlyArray<{ readonly span: Tracer.AnySpan | undefined }>
+): Effect.Effect<A, E, R> => {
+  const spans: Array<Tracer.AnySpan> = []
+  for (const entry of entries) if (entry.span !== undefined) spans.push(entry.span)
+  if (spans.length === 0) return statement
+  const parent = spans.find((span) => span.sampled) ?? spans[0]!
+  const links = spans.map((span): Tracer.SpanLink => ({ _tag: "SpanLink", span, attributes: {} }))
+  return statement.pipe(
+    Effect.locallyWith(FiberRef.currentTracerSpanLinks, Chunk.appendAll(Chunk.unsafeFromArray(links))),
+    // OpenTelemetry's name for it, set only on real batches (two or more operations).
+    entries.length > 1 ? Effect.annotateSpans("db.operation.batch.size", entries.length) : (self) => self,
+    Effect.withParentSpan(parent)
+  )
 }
