@@ -41,7 +41,7 @@ describe("CORS", () => {
       expect(greedy.headers["access-control-allow-headers"]).toBe(reads)
       const get = yield* call(base, "GET", "/users/1/tasks", undefined, { origin: "https://app.example" })
       expect(get.headers["access-control-allow-origin"]).toBe("*")
-      expect(get.headers["access-control-expose-headers"]).toBe("etag, link, location, retry-after, www-authenticate, x-request-id")
+      expect(get.headers["access-control-expose-headers"]).toBe("etag, link, location, retry-after, traceresponse, www-authenticate, x-request-id")
     }))
 
   it.scopedLive("with CORS_ORIGINS, only the listed origins are allowed", () =>

@@ -11,6 +11,9 @@ const requestId: Describe.HeaderSpec = {
   description: "The request's id: the `X-Request-Id` it was sent with when that is sane, else a new UUID"
 }
 const noStore: Describe.HeaderSpec = { description: "Errors are never stored", value: "no-store" }
+const traceResponse: Describe.HeaderSpec = {
+  description: "With tracing configured (OTEL_EXPORTER_OTLP_ENDPOINT): the request's trace and span, as W3C Trace Context writes them"
+}
 
 const described = HttpApi.make("tasks-api")
   .add(TasksApi)
@@ -18,10 +21,10 @@ const described = HttpApi.make("tasks-api")
   .add(AuthApi)
   .addError(InternalErrorWire)
   .annotate(Describe.ResponseHeaders, {
-    "2XX": { "X-Request-Id": requestId },
-    "3XX": { "X-Request-Id": requestId },
-    "4XX": { "X-Request-Id": requestId, "Cache-Control": noStore },
-    "5XX": { "X-Request-Id": requestId, "Cache-Control": noStore }
+    "2XX": { "X-Request-Id": requestId, traceresponse: traceResponse },
+    "3XX": { "X-Request-Id": requestId, traceresponse: traceResponse },
+    "4XX": { "X-Request-Id": requestId, traceresponse: traceResponse, "Cache-Control": noStore },
+    "5XX": { "X-Request-Id": requestId, traceresponse: traceResponse, "Cache-Control": noStore }
   })
   .annotate(OpenApi.Title, "Task API")
   .annotate(OpenApi.Version, "2.0.0")

@@ -94,7 +94,8 @@ export const layer = <R, E, RR>(
       const completed = observer?.completed
       const anyOrigin = options.corsOrigins.includes("*")
       const origins = new Set(options.corsOrigins)
-      const exposed = (traced ? [...router.responseHeaders, "traceresponse"].sort() : router.responseHeaders).join(", ")
+      // `traceresponse` is declared by the description like any other header it may answer with.
+      const exposed = router.responseHeaders.join(", ")
       const allowedHeaders = router.requestHeaders.join(", ")
       let closing = false
 
