@@ -95,6 +95,7 @@ export const ensureRoles = (
       yield* sql.unsafe(roleStatement(exists(RUNTIME), RUNTIME, passwords.runtime))
       const database = yield* sql<{ readonly owner: string }>`
         SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = ${DATABASE}`
+      // DDL takes no bound parameters: these names are this module's constants, never request data.
       if (database.length === 0) yield* sql.unsafe(`CREATE DATABASE ${DATABASE} OWNER ${OWNER}`)
       else if (database[0]?.owner !== OWNER) yield* sql.unsafe(`ALTER DATABASE ${DATABASE} OWNER TO ${OWNER}`)
     }).pipe(asSuperuser(superuserUrl("postgres"), "Could not create the roles and the database"))

@@ -1,6 +1,6 @@
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
-import type { Violation } from "./Validation.ts"
+import { FIELDS, type Violation } from "./Validation.ts"
 
 /**
  * Every error leaves the service as one envelope:
@@ -71,19 +71,7 @@ export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()
 }) {}
 
 export const ValidationDetails = Schema.Struct({
-  field: Schema.Literal(
-    "title",
-    "description",
-    "completed",
-    "user_id",
-    "task_id",
-    "limit",
-    "after",
-    "idempotency_key",
-    "email",
-    "password",
-    "body"
-  ),
+  field: Schema.Literal(...FIELDS),
   constraint: Schema.Literal("required", "non_empty", "max_length", "min_length", "type", "json", "range"),
   expected: Schema.optionalWith(Schema.String, { exact: true }),
   min: Schema.optionalWith(Schema.Number, { exact: true }),

@@ -1,21 +1,23 @@
 import { Option, ParseResult, SchemaAST } from "effect"
 
 /**
- * The fields a validation error can name, in the order the contract lists them.
- * `body` stands for the request body as a whole.
+ * The fields a validation error can name, in the order the contract lists them (the error
+ * envelope's schema is built from this list too). `body` stands for the request body as a whole.
  */
-export type Field =
-  | "title"
-  | "description"
-  | "completed"
-  | "user_id"
-  | "task_id"
-  | "limit"
-  | "after"
-  | "idempotency_key"
-  | "email"
-  | "password"
-  | "body"
+export const FIELDS = [
+  "title",
+  "description",
+  "completed",
+  "user_id",
+  "task_id",
+  "limit",
+  "after",
+  "idempotency_key",
+  "email",
+  "password",
+  "body"
+] as const
+export type Field = typeof FIELDS[number]
 
 /** What a schema promises, written where the schema is declared and read back when it fails. */
 export type Rule =
@@ -37,18 +39,8 @@ const getRule = (ast: SchemaAST.AST): Option.Option<Rule> => SchemaAST.getAnnota
 /** A broken rule, located: what a `ValidationError` carries as its details. */
 export type Violation = Rule & { readonly field: Field }
 
-const fields: ReadonlySet<string> = new Set<Field>([
-  "title",
-  "description",
-  "completed",
-  "user_id",
-  "task_id",
-  "limit",
-  "after",
-  "idempotency_key",
-  "email",
-  "password"
-])
+/** The fields a key in a failure's path can name; anything else is reported on the enclosing one. */
+const fields: ReadonlySet<string> = new Set<Field>(FIELDS.filter((field) => field !== "body"))
 
 const labels: Record<Field, string> = {
   title: "Task title",
