@@ -19,9 +19,20 @@ export interface Service {
  * logs that it is listening; killed (SIGKILL) when the scope closes if it is still running.
  */
 export const startService = (env: NodeJS.ProcessEnv, cwd: string = root): Effect.Effect<Service, Error, Scope.Scope> =>
+  startNode(["--import", "tsx", "src/main.ts"], env, cwd)
+
+/**
+ * `node <args>` (the service's entry point after the arguments) as `startService` starts it:
+ * ready when it logs that it is listening, SIGKILLed when the scope closes.
+ */
+export const startNode = (
+  args: ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv,
+  cwd: string = root
+): Effect.Effect<Service, Error, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<Service, Error>((resume) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      const child = spawn(process.execPath, [...args], {
         cwd,
         env: { PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json", LOG_LEVEL: "Info", ...env },
         stdio: ["ignore", "pipe", "pipe"]
