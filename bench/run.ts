@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { cpus, tmpdir, totalmem } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { prepareBefore, removeBefore } from "./lib/before.ts"
+import type { Before } from "./lib/before.ts"
 import { parseConfig, usage } from "./lib/config.ts"
 import type { Config, Target } from "./lib/config.ts"
 import { prepareDatabases } from "./lib/database.ts"
@@ -19,8 +21,8 @@ import { ensureWrk, stopWrk } from "./lib/wrk.ts"
 
 /**
  * `npm run bench`: the service against the bare baseline (bench/baseline.ts) and a Fastify
- * implementation (bench/fastify.ts), same schema, same bytes on the wire, alternating per round.
- * See `npm run bench -- --help`.
+ * implementation (bench/fastify.ts), same schema, same bytes on the wire, alternating per round;
+ * with --before, against itself at another commit too. See `npm run bench -- --help`.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const log = (line: string) => process.stderr.write(line + "\n")
@@ -79,6 +81,20 @@ execFileSync(
 )
 
 const wrk = ensureWrk()
+// The service at the --before commit: extracted and bundled now, so a ref that does not build
+// stops the run before anything is measured.
+let before: Before | undefined
+if (config.before !== undefined) {
+  try {
+    before = await prepareBefore(root, config.before)
+  } catch (error) {
+    log(error instanceof Error ? error.message : String(error))
+    process.exit(2)
+  }
+  log(`before: ${config.before} is ${before.commit}, bundled in ${path.relative(root, before.dir)}`)
+  for (const mismatch of before.dependencyMismatches) log(`before: its package.json pins ${mismatch}: it runs on today's`)
+}
+
 const workDir = await mkdtemp(path.join(tmpdir(), "bench-run-"))
 let databases: Databases | undefined
 let cleaningUp = false
@@ -87,6 +103,7 @@ const cleanUp = async () => {
   cleaningUp = true
   await databases?.release().catch((error: unknown) => log(`could not release the databases: ${String(error)}`))
   await rm(workDir, { recursive: true, force: true })
+  if (before !== undefined) await removeBefore(before)
 }
 // Ctrl-C: stop wrk; the servers' process groups are killed on exit (lib/processes.ts).
 process.once("SIGINT", () => {
@@ -95,7 +112,9 @@ process.once("SIGINT", () => {
   cleanUp().finally(() => process.exit(130))
 })
 
+const beforeRef = before === undefined ? undefined : { ref: before.ref, commit: before.commit, short: before.short }
 const results: Results = {
+  ...(beforeRef === undefined ? {} : { before: beforeRef }),
   meta: {
     started_at: new Date().toISOString(),
     git_commit: git("rev-parse", "HEAD"),
@@ -105,6 +124,9 @@ const results: Results = {
     cores: cpus().length,
     memory_gb: Math.round(totalmem() / 2 ** 30),
     wrk,
+    ...(before === undefined ? {} : {
+      before: { ref: before.ref, commit: before.commit, short: before.short, dependency_mismatches: before.dependencyMismatches }
+    }),
     config: { ...config, databaseUrl: redact(config.databaseUrl), adminUrl: redact(config.adminUrl) }
   },
   rounds: {},
@@ -121,11 +143,12 @@ try {
   databases = await prepareDatabases(config)
   results.meta.database = databases.description
   log(`database: ${databases.description}`)
-  const ctx: Context = { root, config, databases, workDir }
+  const ctx: Context = { root, config, databases, workDir, ...(before === undefined ? {} : { before }) }
   const probes: Partial<Record<Target, ReadonlyArray<Probe>>> = {}
-  // The service goes first in every round (then baseline, then fastify): on a shared
-  // DATABASE_URL it is the one that migrates.
-  for (let round = 0; round < config.rounds; round++) {
+  // The service goes first in every round (then before, baseline, fastify): on a shared
+  // DATABASE_URL it is the one that migrates, and the two builds of it alternate.
+  let stopped = false
+  rounds: for (let round = 0; round < config.rounds; round++) {
     for (const target of config.targets) {
       log(`round ${round + 1}/${config.rounds}: ${target}`)
       try {
@@ -137,13 +160,22 @@ try {
           log(errors[errors.length - 1] ?? "")
         }
       } catch (error) {
-        errors.push(`${target}, round ${round + 1}: ${error instanceof Error ? error.message : String(error)}`)
+        const message = error instanceof Error ? error.message : String(error)
+        // The other commit failing its first round (no start, wrong migrations) will fail every
+        // round: stop, rather than measure the rest of the run without what it is for.
+        if (target === "before" && round === 0) {
+          errors.push(`--before ${config.before} (${before?.short}): the service at that commit failed in round 1, run stopped: ${message}`)
+          log(errors[errors.length - 1] ?? "")
+          stopped = true
+          break rounds
+        }
+        errors.push(`${target}, round ${round + 1}: ${message}`)
         log(errors[errors.length - 1] ?? "")
       }
     }
   }
   results.wire = wireCheck(probes)
-  if (config.soak) {
+  if (config.soak && !stopped) {
     results.soak = {}
     for (const target of config.targets) {
       log(`soak: ${target}, mixed for ${config.soakDuration}s`)

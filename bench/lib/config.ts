@@ -20,7 +20,11 @@ export const referenceOf: Record<ServiceScenario, PlainScenario> = {
 export const isServiceScenario = (scenario: Scenario): scenario is ServiceScenario =>
   (SERVICE_SCENARIOS as ReadonlyArray<string>).includes(scenario)
 
-export const TARGETS = ["service", "baseline", "fastify"] as const
+/**
+ * In the order each round runs them. `before` is the service at another commit (`--before`),
+ * right after the service, so that the two builds alternate.
+ */
+export const TARGETS = ["service", "before", "baseline", "fastify"] as const
 export type Target = (typeof TARGETS)[number]
 
 export interface Config {
@@ -31,6 +35,8 @@ export interface Config {
   readonly rounds: number
   readonly scenarios: ReadonlyArray<Scenario>
   readonly targets: ReadonlyArray<Target>
+  /** The git ref whose service is the `before` target; undefined without --before. */
+  readonly before: string | undefined
   readonly out: string
   readonly embedded: boolean
   readonly databaseUrl: string | undefined
@@ -54,14 +60,19 @@ export const usage = `npm run bench -- [options]      (every option also has an 
   --warmup <s>         unrecorded load before each scenario    BENCH_WARMUP     2
   --connections <n>    concurrent connections                  BENCH_CONNECTIONS 32
   --threads <n>        wrk threads                             BENCH_THREADS    1
-  --rounds <n>         rounds, each service, baseline, fastify BENCH_ROUNDS     5
+  --rounds <n>         rounds, each target in turn             BENCH_ROUNDS     5
   --scenarios <list>   get,list,create,update,mixed (every target) and
                        get-auth,list-page,create-idem,update-if-match (service only)
                                                                BENCH_SCENARIOS  all
-  --targets <list>     service,baseline,fastify                BENCH_TARGETS    all three
+  --targets <list>     service,before,baseline,fastify         BENCH_TARGETS    all three
+                       (and before when --before is given)
+  --before <git-ref>   add the target before: the service at that commit, bundled and run
+                       like the service on a fresh database of its own; plain scenarios only
+                                                               BENCH_BEFORE     off
   --out <file>         JSON results                            BENCH_OUT        bench/results/<timestamp>.json
-  --embedded           service on its embedded PostgreSQL (temp DATA_DIR); the baseline
-                       and fastify get an embedded PostgreSQL of their own  BENCH_EMBEDDED=1
+  --embedded           service on its embedded PostgreSQL (temp DATA_DIR; before on one of
+                       its own); the baseline and fastify get an embedded PostgreSQL of
+                       their own                               BENCH_EMBEDDED=1
   --soak               add the soak: mixed load on a fresh process  BENCH_SOAK=1
   --soak-duration <s>  soak length                             BENCH_SOAK_DURATION 60
   --no-startup         skip the fresh/reopened DATA_DIR start-up probe  BENCH_STARTUP=0
@@ -72,7 +83,8 @@ export const usage = `npm run bench -- [options]      (every option also has an 
 
   DATABASE_URL given: every target runs on that database (the service migrates it).
   Otherwise each target gets a fresh database on BENCH_ADMIN_URL
-  (postgres://postgres@127.0.0.1:5432/postgres), dropped at the end.`
+  (postgres://postgres@127.0.0.1:5432/postgres), dropped at the end. --before needs that
+  (or --embedded): the other commit migrates a database of its own.`
 
 const positive = (name: string, text: string, allowZero = false): number => {
   const value = Number(text.replace(/s$/, ""))
@@ -92,6 +104,9 @@ const listOf = <A extends string>(name: string, text: string, allowed: ReadonlyA
   return allowed.filter((item) => items.includes(item))
 }
 
+const nonEmpty = (text: string | undefined): string | undefined =>
+  text === undefined || text.trim() === "" ? undefined : text.trim()
+
 const flag = (value: boolean | undefined, env: string | undefined): boolean =>
   value ?? (env !== undefined && env !== "" && env !== "0" && env !== "false")
 
@@ -107,6 +122,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
       rounds: { type: "string" },
       scenarios: { type: "string" },
       targets: { type: "string" },
+      before: { type: "string" },
       out: { type: "string" },
       embedded: { type: "boolean" },
       soak: { type: "boolean" },
@@ -130,6 +146,19 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
   if (rounds > 50) throw new Error("--rounds: at most 50")
   const pageUsers = positive("--page-users", values["page-users"] ?? env.BENCH_PAGE_USERS ?? (quick ? "10" : "20"))
   if (pageUsers > 200) throw new Error("--page-users: at most 200 (user id ranges are 1000 wide)")
+  const before = nonEmpty(values.before ?? env.BENCH_BEFORE)
+  const defaultTargets = TARGETS.filter((target) => target !== "before" || before !== undefined)
+  const targets = listOf("--targets", values.targets ?? env.BENCH_TARGETS ?? defaultTargets.join(","), TARGETS)
+  if (targets.includes("before") && before === undefined) throw new Error("--targets before: needs --before <git-ref>")
+  if (before !== undefined && !targets.includes("before")) {
+    throw new Error(`--before ${before}: --targets leaves out before (add it: --targets ${[...targets, "before"].join(",")})`)
+  }
+  const embedded = flag(values.embedded, env.BENCH_EMBEDDED)
+  const databaseUrl = nonEmpty(env.DATABASE_URL)
+  // On a shared database the other commit would find the service's schema, not migrate its own.
+  if (before !== undefined && databaseUrl !== undefined && !embedded) {
+    throw new Error(`--before ${before}: the other commit needs a fresh database of its own; unset DATABASE_URL (or use --embedded)`)
+  }
   return {
     duration: positive("--duration", values.duration ?? env.BENCH_DURATION ?? (quick ? "3" : "10")),
     warmup: positive("--warmup", values.warmup ?? env.BENCH_WARMUP ?? (quick ? "1" : "2"), true),
@@ -137,10 +166,11 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv)
     threads: positive("--threads", values.threads ?? env.BENCH_THREADS ?? "1"),
     rounds,
     scenarios: listOf("--scenarios", values.scenarios ?? env.BENCH_SCENARIOS ?? SCENARIOS.join(","), SCENARIOS),
-    targets: listOf("--targets", values.targets ?? env.BENCH_TARGETS ?? TARGETS.join(","), TARGETS),
+    targets,
+    before,
     out: values.out ?? env.BENCH_OUT ?? `bench/results/${stamp}.json`,
-    embedded: flag(values.embedded, env.BENCH_EMBEDDED),
-    databaseUrl: env.DATABASE_URL === "" ? undefined : env.DATABASE_URL,
+    embedded,
+    databaseUrl,
     adminUrl: env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
     soak: flag(values.soak, env.BENCH_SOAK),
     soakDuration: positive("--soak-duration", values["soak-duration"] ?? env.BENCH_SOAK_DURATION ?? "60"),

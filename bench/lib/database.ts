@@ -39,7 +39,9 @@ const withDatabase = (url: string, name: string): string => {
 const local = async (config: Config): Promise<Databases> => {
   const admin = postgres(config.adminUrl, { max: 1, onnotice: () => undefined })
   const prefix = `bench_${randomBytes(4).toString("hex")}`
-  const names: Record<Target, string> = { service: `${prefix}_service`, baseline: `${prefix}_baseline`, fastify: `${prefix}_fastify` }
+  const names: Record<Target, string> = {
+    service: `${prefix}_service`, before: `${prefix}_before`, baseline: `${prefix}_baseline`, fastify: `${prefix}_fastify`
+  }
   for (const target of config.targets) await admin.unsafe(`CREATE DATABASE ${names[target]}`)
   return {
     description: `fresh databases ${config.targets.map((target) => names[target]).join(", ")} on ${new URL(config.adminUrl).host}`,
@@ -54,7 +56,7 @@ const local = async (config: Config): Promise<Databases> => {
 }
 
 /** Room for every target's users in every round; see seed.ts userRanges. */
-const RUN_SPAN = 400_000
+const RUN_SPAN = 500_000
 
 /**
  * The database the caller named, for both targets; the service (started first) migrates it.
@@ -63,7 +65,7 @@ const RUN_SPAN = 400_000
  */
 const given = (url: string): Databases => {
   // The highest slot still ends below 2147483647, the largest user id.
-  const userBase = 1_000_000 + RUN_SPAN * Math.floor(Math.random() * 5000)
+  const userBase = 1_000_000 + RUN_SPAN * Math.floor(Math.random() * 4000)
   return {
     description: `DATABASE_URL (${new URL(url).host}), shared by every target, user ids from ${userBase}`,
     envFor: () => ({ DATABASE_URL: url }),
@@ -81,7 +83,8 @@ const given = (url: string): Databases => {
 }
 
 /**
- * The service on its own embedded database in a temp DATA_DIR; the baseline and Fastify on a
+ * The service on its own embedded database in a temp DATA_DIR (`before`, the service at another
+ * commit, on one of its own); the baseline and Fastify on a
  * second embedded PostgreSQL from the same package, started here (a database each), so all get
  * the same server build.
  */
@@ -118,11 +121,20 @@ const embedded = async (config: Config): Promise<Databases> => {
     }
   }
   return {
-    description: `embedded: service DATA_DIR ${path.join(dir, "service-data")}, baseline and fastify on an embedded PostgreSQL of their own`,
-    envFor: (target) =>
-      target === "service"
-        ? { DATA_DIR: path.join(dir, "service-data") }
-        : { DATABASE_URL: target === "baseline" ? baselineUrl : fastifyUrl },
+    description: `embedded: service DATA_DIR ${path.join(dir, "service-data")}` +
+      (config.targets.includes("before") ? `, before DATA_DIR ${path.join(dir, "before-data")}` : "") +
+      ", baseline and fastify on an embedded PostgreSQL of their own",
+    envFor: (target) => {
+      switch (target) {
+        case "service":
+        case "before":
+          return { DATA_DIR: path.join(dir, `${target}-data`) }
+        case "baseline":
+          return { DATABASE_URL: baselineUrl }
+        case "fastify":
+          return { DATABASE_URL: fastifyUrl }
+      }
+    },
     shared: false,
     userBase: 0,
     release: async () => {

@@ -1,6 +1,17 @@
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
+import * as path from "node:path"
 import { performance } from "node:perf_hooks"
+
+/** A script of the package.json in `dir`, as npm would run it; undefined when there is none. */
+export const npmScript = (dir: string, name: string): string | undefined => {
+  const manifest: unknown = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"))
+  if (typeof manifest !== "object" || manifest === null || !("scripts" in manifest)) return undefined
+  const scripts = manifest.scripts
+  if (typeof scripts !== "object" || scripts === null || !(name in scripts)) return undefined
+  const script: unknown = Object.getOwnPropertyDescriptor(scripts, name)?.value
+  return typeof script === "string" ? script : undefined
+}
 
 /** A target process started by the benchmark, in a process group of its own. */
 export interface Running {

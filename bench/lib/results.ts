@@ -18,7 +18,9 @@ export interface ScenarioRun {
   /** Responses with a status >= 400 (neither target sends 1xx or 3xx). */
   readonly non2xx: number
   readonly peakRssMb: number
-  /** CPU time of the target process over the scenario, in % of one core. */
+  /** CPU time of the target process over the scenario (10 ms ticks), in seconds. */
+  readonly cpuSeconds: number
+  /** The same, in % of one core. */
   readonly cpuPercent: number
   /** CPU time of wrk itself, in % of one core: what the load generator takes from the machine. */
   readonly wrkCpuPercent: number
@@ -87,6 +89,11 @@ export interface ScenarioSummary {
   readonly p999Ms: Spread
   readonly peakRssMb: Spread
   readonly cpuPercent: Spread
+  /**
+   * The target's CPU time per request, in µs: where PostgreSQL bounds req/s on this 2-core
+   * machine, the service's own cost shows here and not in req/s.
+   */
+  readonly cpuUsPerRequest: Spread
   readonly wrkCpuPercent: Spread
   readonly socketErrors: number
   readonly non2xx: number
@@ -100,10 +107,22 @@ export interface Ratios {
   readonly p99: number
   readonly p999: number
   readonly peakRss: number
+  readonly cpuPerRequest: number
 }
 
 export type Other = Exclude<Target, "service">
-export const OTHERS: ReadonlyArray<Other> = ["baseline", "fastify"]
+export const OTHERS: ReadonlyArray<Other> = ["before", "baseline", "fastify"]
+
+/** The commit the `before` target was built from (--before). */
+export interface BeforeRef {
+  readonly ref: string
+  readonly commit: string
+  readonly short: string
+}
+
+/** How reports name it: its short hash, after the ref as given when that is not a hash of it. */
+export const beforeLabel = (before: BeforeRef): string =>
+  before.commit.startsWith(before.ref.toLowerCase()) ? before.short : `${before.ref} (${before.short})`
 
 export interface ScenarioEntry {
   readonly targets: Partial<Record<Target, ScenarioSummary>>
@@ -130,6 +149,8 @@ export interface Goal {
 
 export interface Results {
   readonly meta: Record<string, unknown>
+  /** Set when the run had a `before` target. */
+  readonly before?: BeforeRef
   rounds: Partial<Record<Target, Array<TargetRound>>>
   summary?: Summary
   startupEmbedded?: StartupProbe
@@ -156,6 +177,7 @@ const summarizeRuns = (runs: ReadonlyArray<ScenarioRun>): ScenarioSummary => ({
   p999Ms: spread(runs.map((run) => run.p999Ms)),
   peakRssMb: spread(runs.map((run) => run.peakRssMb)),
   cpuPercent: spread(runs.map((run) => run.cpuPercent)),
+  cpuUsPerRequest: spread(runs.map((run) => (1e6 * run.cpuSeconds) / run.requests)),
   wrkCpuPercent: spread(runs.map((run) => run.wrkCpuPercent)),
   socketErrors: runs.reduce((sum, run) => sum + run.socketErrors, 0),
   non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0)
@@ -167,7 +189,8 @@ const ratiosOf = (a: ScenarioSummary, b: ScenarioSummary): Ratios => ({
   p90: a.p90Ms.median / b.p90Ms.median,
   p99: a.p99Ms.median / b.p99Ms.median,
   p999: a.p999Ms.median / b.p999Ms.median,
-  peakRss: a.peakRssMb.max / b.peakRssMb.max
+  peakRss: a.peakRssMb.max / b.peakRssMb.max,
+  cpuPerRequest: a.cpuUsPerRequest.median / b.cpuUsPerRequest.median
 })
 
 export const summarize = (results: Results, scenarios: ReadonlyArray<Scenario>, targets: ReadonlyArray<Target>): Summary => {
@@ -226,7 +249,41 @@ const verdict = (pass: boolean): Goal["verdict"] => (pass ? "PASS" : "MISS")
 /** Feature scenarios: throughput with the feature against the plain scenario (issue 14's companions). */
 const FEATURE_FLOORS: Record<ServiceScenario, number> = { "get-auth": 0.9, "list-page": 0.9, "create-idem": 0.7, "update-if-match": 0.9 }
 
-/** The goals of issues 14 (vs Fastify, memory, version 2 features), 5 (vs the baseline) and 4 (soak). */
+/** Issues 9 and 11: every plain scenario within 5% of the commit before the work, over at least 5 rounds. */
+const BEFORE_FLOOR = 0.95
+const BEFORE_ROUNDS = 5
+
+/**
+ * service/before req/s of every plain scenario the run has, judged together; the value also gives
+ * CPU per request, and says so when the run is shorter than the criterion (fewer rounds or scenarios).
+ */
+const beforeGoal = (before: BeforeRef, plain: ReadonlyArray<readonly [PlainScenario, ScenarioEntry]>): Goal => {
+  const goal = `issue 9/11: every plain scenario within 5% of ${beforeLabel(before)} (service/before >= ${BEFORE_FLOOR})`
+  const measured = plain.flatMap(([scenario, entry]) => {
+    const ratio = entry.vs.before
+    const rounds = Math.min(entry.targets.service?.rounds ?? 0, entry.targets.before?.rounds ?? 0)
+    return ratio === undefined ? [] : [{ scenario, ratio, rounds }]
+  })
+  const unmeasured = plain.filter(([, entry]) => entry.vs.before === undefined).map(([scenario]) => scenario)
+  if (measured.length === 0) return { goal, value: "not measured: no plain scenario ran on both", verdict: "SKIP" }
+  const parts = [measured.map((m) => `${m.scenario} ${fixed(m.ratio.rps)}x (CPU/request ${fixed(m.ratio.cpuPerRequest)}x)`).join(", ")]
+  if (unmeasured.length > 0) parts.push(`not measured: ${unmeasured.join(", ")}`)
+  const rounds = Math.min(...measured.map((m) => m.rounds))
+  if (rounds < BEFORE_ROUNDS || measured.length < PLAIN_SCENARIOS.length) {
+    parts.push(
+      `${rounds} round(s), ${measured.length} of ${PLAIN_SCENARIOS.length} plain scenarios: ` +
+        `the criterion asks for all of them over >= ${BEFORE_ROUNDS} rounds`
+    )
+  }
+  // A ratio that is not a number (no requests) is not within 5% either.
+  const within = measured.every((m) => m.ratio.rps >= BEFORE_FLOOR)
+  return { goal, value: parts.join("; "), verdict: verdict(within && unmeasured.length === 0) }
+}
+
+/**
+ * The goals of issues 9/11 (vs the commit before, with --before), 14 (vs Fastify, memory,
+ * version 2 features), 5 (vs the baseline) and 4 (soak).
+ */
 export const judge = (results: Results): ReadonlyArray<Goal> => {
   const goals: Array<Goal> = []
   const scenarios = results.summary?.scenarios ?? {}
@@ -234,6 +291,7 @@ export const judge = (results: Results): ReadonlyArray<Goal> => {
     const entry = scenarios[scenario]
     return entry === undefined ? [] : [[scenario, entry] as const]
   })
+  if (results.before !== undefined) goals.push(beforeGoal(results.before, plain))
   for (const [scenario, entry] of plain) {
     const ratio = entry.vs.fastify
     if (ratio === undefined) continue

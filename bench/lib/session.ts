@@ -1,14 +1,15 @@
-import { readFileSync } from "node:fs"
 import { chmod, mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { checkMigrations } from "./before.ts"
+import type { Before } from "./before.ts"
 import { isServiceScenario } from "./config.ts"
 import type { Config, Scenario, ServiceScenario, Target } from "./config.ts"
 import { freePort } from "./database.ts"
 import type { Databases } from "./database.ts"
 import { checkAuth, checkConditional, checkIdempotency, checkPaging, newSecret, writeTokens } from "./features.ts"
 import type { Support } from "./features.ts"
-import { launch, readStat, sampleRss, stop } from "./processes.ts"
+import { launch, npmScript, readStat, sampleRss, stop } from "./processes.ts"
 import type { LaunchSpec, Running } from "./processes.ts"
 import type { ScenarioRun, SoakResult, StartupProbe, TargetRound } from "./results.ts"
 import { probeWire, seed, userRanges } from "./seed.ts"
@@ -21,6 +22,8 @@ export interface Context {
   readonly config: Config
   readonly databases: Databases
   readonly workDir: string
+  /** The service at the --before commit, extracted and bundled (when the run has that target). */
+  readonly before?: Before
 }
 
 const mb = (kb: number | undefined): number => (kb === undefined ? Number.NaN : kb / 1024)
@@ -46,12 +49,7 @@ const profileArgs = (ctx: Context, name: string): Array<string> => {
 
 /** The node arguments of `npm start` (`node <flags> dist/main.js`), read from package.json. */
 const serviceArgs = (root: string): Array<string> => {
-  const manifest: unknown = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"))
-  const start = typeof manifest === "object" && manifest !== null && "scripts" in manifest &&
-      typeof manifest.scripts === "object" && manifest.scripts !== null && "start" in manifest.scripts &&
-      typeof manifest.scripts.start === "string"
-    ? manifest.scripts.start
-    : "node dist/main.js"
+  const start = npmScript(root, "start") ?? "node dist/main.js"
   const [command, ...args] = start.split(/\s+/)
   if (command !== "node") throw new Error(`npm start is not "node …": ${start}`)
   return args
@@ -63,31 +61,39 @@ const benchTargetArgs = (root: string, bundle: string): Array<string> => [
   bundle
 ]
 
-const argsFor = (root: string, target: Target): Array<string> => {
+const beforeOf = (ctx: Context): Before => {
+  if (ctx.before === undefined) throw new Error("the before target needs --before <git-ref>")
+  return ctx.before
+}
+
+const argsFor = (ctx: Context, target: Target): Array<string> => {
   switch (target) {
     case "service":
-      return serviceArgs(root)
+      return serviceArgs(ctx.root)
+    case "before":
+      return benchTargetArgs(ctx.root, beforeOf(ctx).bundle)
     case "baseline":
-      return benchTargetArgs(root, "bench/dist/baseline.js")
+      return benchTargetArgs(ctx.root, "bench/dist/baseline.js")
     case "fastify":
-      return benchTargetArgs(root, "bench/dist/fastify.js")
+      return benchTargetArgs(ctx.root, "bench/dist/fastify.js")
   }
 }
 
-const targetSpec = (ctx: Context, target: Target, port: number, run: string, extraEnv: Record<string, string> = {}): LaunchSpec => ({
+export const targetSpec = (ctx: Context, target: Target, port: number, run: string, extraEnv: Record<string, string> = {}): LaunchSpec => ({
   name: target,
   // Both run as plain node on esbuild bundles, with `npm start`'s node flags (tsx's loader
   // would add ~120 MB to the service and ~45 MB to the baseline); the server is this very
   // process, so its pid is the one to sample.
   command: process.execPath,
-  args: [...profileArgs(ctx, `${target}-${run}`), ...argsFor(ctx.root, target)],
-  cwd: ctx.root,
+  args: [...profileArgs(ctx, `${target}-${run}`), ...argsFor(ctx, target)],
+  // The other commit starts in its own tree, as `npm start` would there.
+  cwd: target === "before" ? beforeOf(ctx).dir : ctx.root,
   env: { ...baseEnv(port), ...ctx.databases.envFor(target), ...extraEnv },
   baseUrl: `http://127.0.0.1:${port}`,
   timeoutMs: 120_000
 })
 
-const targetIndex: Record<Target, number> = { service: 0, baseline: 1, fastify: 2 }
+const targetIndex: Record<Target, number> = { service: 0, baseline: 1, fastify: 2, before: 3 }
 const rangesFor = (ctx: Context, target: Target, round: number): UserRanges =>
   // On one shared database the targets must not seed the same users.
   userRanges(ctx.databases.userBase, ctx.databases.shared ? targetIndex[target] : 0, round, ctx.config.users)
@@ -123,6 +129,7 @@ const scenarioRun = async (
     socketErrors: e.connect + e.read + e.write + e.timeout,
     non2xx: e.status,
     peakRssMb: mb(samples.peakRssKb),
+    cpuSeconds: samples.cpuSeconds,
     cpuPercent: (100 * samples.cpuSeconds) / samples.elapsedSeconds,
     wrkCpuPercent,
     wrk
@@ -178,6 +185,7 @@ export const runRound = async (ctx: Context, target: Target, round: number): Pro
   let probes: ReadonlyArray<Probe> | undefined
   try {
     const rssAfterStartMb = mb(readStat(running.pid)?.rssKb)
+    if (target === "before" && round === 0) await checkBeforeMigrations(ctx)
     ranges = rangesFor(ctx, target, round)
     const seeded = await seed(
       running.baseUrl, { first: ranges.seedFirst, count: ranges.seedCount }, config.tasksPerUser,
@@ -190,6 +198,8 @@ export const runRound = async (ctx: Context, target: Target, round: number): Pro
     for (const scenario of config.scenarios) {
       if (!isServiceScenario(scenario)) scenarios[scenario] = await measure(ctx, running, target, ranges, seedFile, scenario, round)
     }
+    // Version 2 scenarios: the service only. `before` is compared on the plain ones, which every
+    // commit has; one from before version 2 would be skipped by the feature checks anyway.
     if (target === "service") {
       for (const scenario of config.scenarios) {
         if (!isServiceScenario(scenario) || scenario === "get-auth") continue
@@ -226,6 +236,18 @@ export const runRound = async (ctx: Context, target: Target, round: number): Pro
     }
   }
   return { round: { ...result, scenarios, skipped, exitCode }, probes, ...(error === undefined ? {} : { error }) }
+}
+
+/**
+ * The other commit's first start must have applied its own migrations, not today's: a bundle that
+ * missed its tree's migrations/ would run the old code on the new schema. Only where the runner
+ * can reach the database (not an embedded DATA_DIR).
+ */
+const checkBeforeMigrations = async (ctx: Context): Promise<void> => {
+  const url = ctx.databases.envFor("before").DATABASE_URL
+  if (url === undefined) return
+  const problem = await checkMigrations(url, beforeOf(ctx))
+  if (problem !== undefined) throw new Error(`the service at ${beforeOf(ctx).short}: ${problem}`)
 }
 
 /** Seeds what a feature scenario needs on the running service, then asks whether the service has the feature. */

@@ -1,5 +1,5 @@
-import type { Config } from "./config.ts"
-import { OTHERS } from "./results.ts"
+import type { Config, Target } from "./config.ts"
+import { beforeLabel, OTHERS } from "./results.ts"
 import type { Ratios, Results, Spread } from "./results.ts"
 
 const num = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : "n/a")
@@ -18,29 +18,37 @@ const render = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
 export const formatTable = (results: Results, config: Config): string => {
   const lines: Array<string> = []
   const summary = results.summary
+  const before = results.before
+  // `before` carries its commit wherever it is named: a table is read without its command line.
+  const name = (target: Target): string => (target === "before" && before !== undefined ? `before ${before.short}` : target)
   lines.push(
     `${config.rounds} round(s) × ${config.duration}s per scenario (+${config.warmup}s warm-up), ` +
       `${config.connections} connections, wrk ${config.threads} thread(s); medians, (min–max) over rounds; ` +
-      `peak RSS: the highest of the rounds`
+      `peak RSS: the highest of the rounds; CPU µs/req: the target's CPU time per request`
   )
+  if (before !== undefined) {
+    lines.push(`before: the service at ${beforeLabel(before)} (${before.commit}), bundled and run like the service, plain scenarios only`)
+  }
   if (summary !== undefined && Object.keys(summary.scenarios).length > 0) {
     const rows: Array<Array<string>> = [
-      ["scenario", "target", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "sock err", "non-2xx", "peak RSS MB", "CPU %", "wrk CPU %"]
+      ["scenario", "target", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "sock err", "non-2xx", "peak RSS MB", "CPU %",
+        "CPU µs/req", "wrk CPU %"]
     ]
     const skips: Array<string> = []
     const ratioRow = (scenario: string, label: string, r: Ratios) =>
-      rows.push([scenario, label, ratio(r.rps), ratio(r.p50), ratio(r.p90), ratio(r.p99), ratio(r.p999), "", "", ratio(r.peakRss), "", ""])
+      rows.push([scenario, label, ratio(r.rps), ratio(r.p50), ratio(r.p90), ratio(r.p99), ratio(r.p999), "", "", ratio(r.peakRss), "",
+        ratio(r.cpuPerRequest), ""])
     for (const [scenario, entry] of Object.entries(summary.scenarios)) {
       for (const target of config.targets) {
         const s = entry.targets[target]
         if (s === undefined) continue
-        rows.push([scenario, target, withRange(s.rps), num(s.p50Ms.median, 2), num(s.p90Ms.median, 2), num(s.p99Ms.median, 2),
+        rows.push([scenario, name(target), withRange(s.rps), num(s.p50Ms.median, 2), num(s.p90Ms.median, 2), num(s.p99Ms.median, 2),
           num(s.p999Ms.median, 2), String(s.socketErrors), String(s.non2xx), num(s.peakRssMb.max, 1), num(s.cpuPercent.median),
-          num(s.wrkCpuPercent.median)])
+          num(s.cpuUsPerRequest.median), num(s.wrkCpuPercent.median)])
       }
       for (const other of OTHERS) {
         const r = entry.vs[other]
-        if (r !== undefined) ratioRow(scenario, `service/${other}`, r)
+        if (r !== undefined) ratioRow(scenario, `service/${name(other)}`, r)
       }
       if (entry.reference !== undefined) ratioRow(scenario, `service/service ${entry.reference.scenario}`, entry.reference.ratios)
       if (entry.skipped !== undefined && entry.targets.service === undefined) skips.push(`${scenario}: skipped: ${entry.skipped}`)
@@ -51,7 +59,7 @@ export const formatTable = (results: Results, config: Config): string => {
     for (const target of config.targets) {
       const startup = summary.startupMs[target]
       const idle = summary.idleRssMb[target]
-      if (startup !== undefined && idle !== undefined) startRows.push(["", target, withRange(startup), withRange(idle, 1)])
+      if (startup !== undefined && idle !== undefined) startRows.push(["", name(target), withRange(startup), withRange(idle, 1)])
     }
     if (startRows.length > 1) lines.push(render(startRows), "")
   }
@@ -81,15 +89,15 @@ export const formatTable = (results: Results, config: Config): string => {
       const differ = wire.mismatches.filter((m) => m.target === target)
       lines.push(
         differ.length === 0
-          ? `wire check, ${target} vs ${wire.reference}: all ${count} probe responses identical (ids and timestamps blanked)`
-          : `wire check, ${target} vs ${wire.reference}: ${differ.length} of ${count} probe responses differ: ` +
+          ? `wire check, ${name(target)} vs ${wire.reference}: all ${count} probe responses identical (ids and timestamps blanked)`
+          : `wire check, ${name(target)} vs ${wire.reference}: ${differ.length} of ${count} probe responses differ: ` +
               differ.map((m) => `${m.name} (${m.expected.status} vs ${m.actual.status})`).join(", ")
       )
     }
     lines.push("")
   }
   if (results.goals !== undefined && results.goals.length > 0) {
-    lines.push("goals (issue 14: vs fastify, memory, features; issue 5: vs baseline; issue 4: soak):")
+    lines.push("goals (issue 9/11: vs before; issue 14: vs fastify, memory, features; issue 5: vs baseline; issue 4: soak):")
     for (const goal of results.goals) lines.push(`  ${goal.verdict}  ${goal.goal}: ${goal.value}`)
     lines.push("")
   }
