@@ -54,7 +54,7 @@ describe("bounded memory (postgres)", () => {
   it.scopedLive(`${CLIENTS} clients list ${TASKS} maximal tasks at once: complete arrays, RSS < ${RSS_LIMIT_MB} MB, /health answers`, () =>
     Effect.gen(function*() {
       const url = yield* freshDatabaseUrl
-      const service = yield* startBundled({ DATABASE_URL: Redacted.value(url), LOG_LEVEL: "Warn" })
+      const service = yield* startBundled({ DATABASE_URL: Redacted.value(url), LOG_LEVEL: "Info" })
       // Seeded in SQL: 440 MB through the API would take longer than the listing.
       yield* Effect.flatMap(PgClient.PgClient, (sql) =>
         Effect.zipRight(
