@@ -1,12 +1,18 @@
 /**
- * Reads a JSON array of objects from a byte stream element by element, so that a test can
+ * Reads a JSON array of objects from a byte stream (a fetch body, a node stream) element by element, so that a test can
  * check an answer of hundreds of megabytes with memory bounded by its largest element: each
  * top-level object is cut out, parsed alone and handed to `onElement`. Anything that is not
  * `[` objects separated by `,` `]` (whitespace allowed), or bytes after the `]`, is an error,
  * and so is a stream that ends before the `]`.
  */
+async function* chunks(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  if (!("getReader" in body)) return yield* body
+  const reader = body.getReader()
+  for (let read = await reader.read(); !read.done; read = await reader.read()) yield read.value
+}
+
 export const readJsonArray = async (
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   onElement: (element: unknown) => void
 ): Promise<void> => {
   // Where the scanner is between elements: before "[", before an element or "]", after an
@@ -18,9 +24,7 @@ export const readJsonArray = async (
   let parts: Array<Uint8Array> = []
   const decoder = new TextDecoder("utf-8", { fatal: true })
 
-  const reader = body.getReader()
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    const chunk = read.value
+  for await (const chunk of chunks(body)) {
     let start = depth > 0 ? 0 : -1
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!
