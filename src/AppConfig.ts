@@ -75,7 +75,9 @@ export const DatabaseConfig = Config.all({
   dataDir: Config.string("DATA_DIR").pipe(Config.withDefault("./.data")),
   poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
   connectTimeout: duration("DATABASE_CONNECT_TIMEOUT", "5 seconds"),
-  queryTimeout: duration("DATABASE_QUERY_TIMEOUT", "5 seconds")
+  queryTimeout: duration("DATABASE_QUERY_TIMEOUT", "5 seconds"),
+  /** false: no named statements, for a transaction-mode pooler without them (`Prepared.ts`). */
+  preparedStatements: Config.boolean("DATABASE_PREPARED_STATEMENTS").pipe(Config.withDefault(true))
 }).pipe(
   Config.validate({
     message: "MIGRATION_DATABASE_URL is only used with DATABASE_URL (the embedded PostgreSQL has its own owner role)",

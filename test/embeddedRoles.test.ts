@@ -21,7 +21,8 @@ const embeddedConfig = (dataDir: string): DatabaseConfig => ({
   dataDir,
   poolSize: 2,
   connectTimeout: Duration.seconds(10),
-  queryTimeout: Duration.seconds(5)
+  queryTimeout: Duration.seconds(5),
+  preparedStatements: true
 })
 
 const onDatabase = (url: Redacted.Redacted<string>, database: string) => {

@@ -8,6 +8,7 @@ import { connectFailureReason, DatabaseUnavailable, MigrationFailed } from "./Co
 import * as Embedded from "./Embedded.ts"
 import { MigratorLive } from "./Migrator.ts"
 import { PoolCounts } from "./PoolCounts.ts"
+import { PreparingClient } from "./Prepared.ts"
 import { parseTimestamptz } from "./Timestamps.ts"
 
 /** The parts of a URL that are safe to log: never the password. */
@@ -83,7 +84,10 @@ const applyStatementTimeout = (url: Redacted.Redacted<string>, timeout: Duration
 /** A pool on `url`, with the timeouts that keep requests from waiting on a dead database. */
 export const pgLayer = (
   url: Redacted.Redacted<string>,
-  config: Pick<DatabaseConfig, "poolSize" | "connectTimeout" | "queryTimeout">
+  config: Pick<DatabaseConfig, "poolSize" | "connectTimeout" | "queryTimeout"> & {
+    /** Statements with parameters prepared per connection (`Prepared.ts`); default true. */
+    readonly preparedStatements?: boolean
+  }
 ) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const startedAt = Date.now()
@@ -106,7 +110,8 @@ export const pgLayer = (
       connectionTimeoutMillis: Duration.toMillis(config.connectTimeout),
       idleTimeoutMillis: 30_000,
       application_name: "task-api",
-      types
+      types,
+      ...(config.preparedStatements === false ? {} : { Client: PreparingClient })
     })
     // The pool is made here rather than by `PgClient.layer` (which does the same) so that its
     // counters can be read (`PoolCounts`). A failed connection is reported to the query
@@ -162,7 +167,8 @@ const databaseUrls = (config: DatabaseConfig): Effect.Effect<DatabaseUrls, Embed
 /** Applies pending migrations on one connection of the migration URL, closed when done. */
 const migrateWith = (url: Redacted.Redacted<string>, config: DatabaseConfig) =>
   Effect.scoped(Layer.build(MigratorLive.pipe(
-    Layer.provide(pgLayer(url, { ...config, poolSize: 1 })),
+    // Unprepared: a migration's DDL may change what a prepared statement of its connection reads.
+    Layer.provide(pgLayer(url, { ...config, poolSize: 1, preparedStatements: false })),
     Layer.provide(NodeContext.layer)
   ))).pipe(
     Effect.mapError((error) =>
