@@ -202,7 +202,7 @@ for (const [name, layer] of repositories) {
         expect(asTasks(after)[0]!.completed).toBe(true)
       }))
 
-    it.scopedLive("a list without limit longer than a repository page (200) is complete, valid and tagged", () =>
+    it.scopedLive("a list without limit longer than a repository page (100) is complete, valid and tagged", () =>
       Effect.gen(function*() {
         const base = yield* serve(layer)
         const tasks = yield* seed(base, 11, 230)

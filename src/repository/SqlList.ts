@@ -6,9 +6,10 @@ import { decoder } from "../schema/Compile.ts"
 import type { ListQuery, TaskList } from "./TaskRepository.ts"
 
 /**
- * A list without a limit is read in pages of this many tasks: the first with the other
- * reads of its turn, the others only as the consumer pulls them. 200 maximal tasks are
- * ~4 MB of text in memory (5,000 emoji each); a typical list fits in the first page.
+ * A list without a limit is read first with the other reads of its turn, this many tasks
+ * (and one more, to learn whether it goes on); the rest only as the consumer pulls it, in
+ * the pages below. 100 maximal tasks are ~2 MB of text in memory (5,000 emoji each); a
+ * typical list fits in the first page.
  */
 export const PAGE_SIZE = 100
 
