@@ -116,7 +116,7 @@ const streamedReply = (codec: ResponseCodec, answer: Respond.Streamed<unknown>):
         // Strings per element, written by the adapter a chunk at a time: a chunk of large tasks
         // joined was a megabyte string (V8's large-object space) and a megabyte buffer. With
         // byte-bounded pages (SqlList.ts), eight clients listing 20,000 maximal tasks went from
-        // 310 to 274 MB of peak RSS on Node 26, and from 250 to 189 MB on Node 20.
+        // 310 to 265-278 MB of peak RSS on Node 26, and from 250 to 180-200 MB on Node 20.
         let separator = first.length > 0 ? "," : ""
         const rest = Stream.concat(following, answer.rest).pipe(
           // The separator is a string of its own: prefixed, it made a copy of every element.
