@@ -5,7 +5,7 @@ import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpMethod from "@effect/platform/HttpMethod"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import { Chunk, Context, Effect, Either, type ParseResult, Stream } from "effect"
+import { Chunk, Context, Effect, Either, Exit, FiberRef, type ParseResult, Stream } from "effect"
 import type * as Http from "node:http"
 import { type BodyFailure, type BodyLimits, readJson } from "./Body.ts"
 import { endpointCodecs, queryRecord, requestDecoder, type ResponseCodec } from "./Codecs.ts"
@@ -278,22 +278,48 @@ const middlewareOf = (
       security,
       handle: (implementation as Record<string, (credential: unknown) => Effect.Effect<unknown, unknown, unknown>>)[key]!
     }))
-    run = (incoming) => {
-      let attempt: Effect.Effect<unknown, unknown, unknown> | undefined
-      for (const { handle, security } of schemes) {
-        const next = Effect.suspend(() => handle(credentialOf(security, incoming.request, incoming.query)))
-        attempt = attempt === undefined ? next : Effect.catchAll(attempt, () => next)
+    // One scheme (the usual case) is called at once, so that an answer given without waiting
+    // is seen as one; a throw is the request's 500 either way.
+    const only = schemes.length === 1 ? schemes[0] : undefined
+    run = only !== undefined
+      ? (incoming) => only.handle(credentialOf(only.security, incoming.request, incoming.query))
+      : (incoming) => {
+        let attempt: Effect.Effect<unknown, unknown, unknown> | undefined
+        for (const { handle, security } of schemes) {
+          const next = Effect.suspend(() => handle(credentialOf(security, incoming.request, incoming.query)))
+          attempt = attempt === undefined ? next : Effect.catchAll(attempt, () => next)
+        }
+        return attempt ?? Effect.void
       }
-      return attempt ?? Effect.void
-    }
   } else {
     const effect = implementation as Effect.Effect<unknown, unknown, unknown>
     run = (incoming) => Effect.provide(effect, serverRequest(incoming))
   }
   const provides = described.provides
-  return (incoming, inner) =>
-    Effect.matchEffect(run(incoming), {
-      onFailure: (failure) => described.optional === true ? inner : encodeFailure(failure),
-      onSuccess: (service) => provides === undefined ? inner : Effect.provideService(inner, provides, service)
+  // The service goes into the request fiber's context for the rest of the request, without
+  // `Effect.provideService`'s restore: what follows the middleware is the server's own code. The
+  // context is reused while the principal and the context around it are the same objects (every
+  // request in open mode): each `Context.add` copied the whole application context, and the
+  // provide-and-restore copied the fiber's refs twice, ~4 KB of garbage per request.
+  let lastAround: Context.Context<never> | undefined
+  let lastService: unknown
+  let lastContext: Context.Context<never> | undefined
+  const withService = (service: unknown, inner: Effect.Effect<Reply, never, unknown>): Effect.Effect<Reply, never, unknown> =>
+    provides === undefined ? inner : Effect.contextWithEffect((around: Context.Context<never>) => {
+      if (around !== lastAround || service !== lastService || lastContext === undefined) {
+        lastContext = Context.add(around, provides, service)
+        lastAround = around
+        lastService = service
+      }
+      return Effect.zipRight(FiberRef.set(FiberRef.currentContext, lastContext), inner)
     })
+  return (incoming, inner) => {
+    const result = run(incoming)
+    // A credential checked without waiting (open mode, a cached token) needs no continuation.
+    if (Exit.isExit(result) && Exit.isSuccess(result)) return withService(result.value, inner)
+    return Effect.matchEffect(result, {
+      onFailure: (failure) => described.optional === true ? inner : encodeFailure(failure),
+      onSuccess: (service) => withService(service, inner)
+    })
+  }
 }
