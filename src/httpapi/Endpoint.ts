@@ -59,30 +59,35 @@ type Middleware = (
 
 const noHeaders: Respond.Headers = {}
 
-/** The handler's headers, each one declared for the answer's status, merged over the constant ones. */
-const headersFor = (codec: ResponseCodec, given: Respond.Headers): Effect.Effect<Respond.Headers> => {
+/**
+ * The handler's headers, each one declared for the answer's status, merged over the constant
+ * ones; a header the status does not declare is a bug (a defect).
+ */
+const headersFor = (codec: ResponseCodec, given: Respond.Headers): Respond.Headers | Error => {
   const names = Object.keys(given)
-  if (names.length === 0) return Effect.succeed(codec.constantHeaders)
+  if (names.length === 0) return codec.constantHeaders
   const headers: Record<string, string> = { ...codec.constantHeaders }
   for (const name of names) {
     const declared = codec.settable.get(name.toLowerCase())
     if (declared === undefined) {
-      return Effect.die(new Error(`A handler set the header ${name}, which is not declared for status ${codec.status}`))
+      return new Error(`A handler set the header ${name}, which is not declared for status ${codec.status}`)
     }
     headers[declared] = given[name]!
   }
-  return Effect.succeed(headers)
+  return headers
 }
 
-const encodeWith = (codec: ResponseCodec, value: unknown, headers: Respond.Headers): Effect.Effect<Reply> =>
-  Effect.flatMap(headersFor(codec, headers), (merged) => {
-    if (codec.encode === undefined) return Effect.succeed<Reply>({ status: codec.status, headers: merged, body: undefined })
-    const encoded = codec.encode(value)
-    // A value that breaks its own schema is a bug, answered as one.
-    return Either.isLeft(encoded)
-      ? Effect.die(encoded.left)
-      : Effect.succeed<Reply>({ status: codec.status, headers: merged, body: JSON.stringify(encoded.right) })
-  })
+/** Plain code, not a chain of effects: this runs for every answer. */
+const encodeWith = (codec: ResponseCodec, value: unknown, given: Respond.Headers): Effect.Effect<Reply> => {
+  const headers = headersFor(codec, given)
+  if (headers instanceof Error) return Effect.die(headers)
+  if (codec.encode === undefined) return Effect.succeed<Reply>({ status: codec.status, headers, body: undefined })
+  const encoded = codec.encode(value)
+  // A value that breaks its own schema is a bug, answered as one.
+  return Either.isLeft(encoded)
+    ? Effect.die(encoded.left)
+    : Effect.succeed<Reply>({ status: codec.status, headers, body: JSON.stringify(encoded.right) })
+}
 
 /**
  * The member that answers a value. A lone success member needs no test (its encoder checks the
@@ -109,31 +114,32 @@ const streamedReply = (codec: ResponseCodec, answer: Respond.Streamed<unknown>):
   // socket drains, instead of one string of the whole head, and again one buffer in the socket.
   const first = answer.head.slice(0, STREAM_CHUNK)
   const following = Stream.fromIterable(answer.head.slice(STREAM_CHUNK)).pipe(Stream.rechunk(STREAM_CHUNK))
-  return Effect.flatMap(headersFor(codec, answer.headers), (headers) =>
-    Effect.try({ try: () => first.map(json).join(","), catch: (error) => error }).pipe(
-      Effect.orDie,
-      Effect.map((body): Reply => {
-        // Strings per element, written by the adapter a chunk at a time: a chunk of large tasks
-        // joined was a megabyte string (V8's large-object space) and a megabyte buffer. With
-        // byte-bounded pages (SqlList.ts), eight clients listing 20,000 maximal tasks went from
-        // 310 to 265-278 MB of peak RSS on Node 26, and from 250 to 180-200 MB on Node 20.
-        let separator = first.length > 0 ? "," : ""
-        const rest = Stream.concat(following, answer.rest).pipe(
-          // The separator is a string of its own: prefixed, it made a copy of every element.
-          Stream.mapChunks((items) => {
-            const texts: Array<string> = []
-            for (const item of items) {
-              if (separator !== "") texts.push(separator)
-              texts.push(json(item))
-              separator = ","
-            }
-            return Chunk.unsafeFromArray(texts)
-          }),
-          Stream.concat(Stream.make("]"))
-        )
-        return { status: codec.status, headers, body: "[" + body, rest }
-      })
-    ))
+  const headers = headersFor(codec, answer.headers)
+  if (headers instanceof Error) return Effect.die(headers)
+  return Effect.try({ try: () => first.map(json).join(","), catch: (error) => error }).pipe(
+    Effect.orDie,
+    Effect.map((body): Reply => {
+      // Strings per element, written by the adapter a chunk at a time: a chunk of large tasks
+      // joined was a megabyte string (V8's large-object space) and a megabyte buffer. With
+      // byte-bounded pages (SqlList.ts), eight clients listing 20,000 maximal tasks went from
+      // 310 to 265-278 MB of peak RSS on Node 26, and from 250 to 180-200 MB on Node 20.
+      let separator = first.length > 0 ? "," : ""
+      const rest = Stream.concat(following, answer.rest).pipe(
+        // The separator is a string of its own: prefixed, it made a copy of every element.
+        Stream.mapChunks((items) => {
+          const texts: Array<string> = []
+          for (const item of items) {
+            if (separator !== "") texts.push(separator)
+            texts.push(json(item))
+            separator = ","
+          }
+          return Chunk.unsafeFromArray(texts)
+        }),
+        Stream.concat(Stream.make("]"))
+      )
+      return { status: codec.status, headers, body: "[" + body, rest }
+    })
+  )
 }
 
 /** Either the endpoint's pipeline, or why this server cannot serve it. */
