@@ -19,6 +19,7 @@ export interface ResponseCodec {
   /** For an array schema: how one element is encoded, for streamed answers. */
   readonly encodeItem: ((u: unknown) => Either.Either<unknown, ParseResult.ParseError>) | undefined
   readonly constantHeaders: Respond.Headers
+  /** The headers a handler may set, by lower-cased and by declared name, to the declared name. */
   readonly settable: ReadonlyMap<string, string>
 }
 
@@ -56,7 +57,11 @@ const codec = (ast: SchemaAST.AST, status: number, maps: ReadonlyArray<HeaderMap
   const settable = new Map<string, string>()
   for (const [name, spec] of Object.entries(headers)) {
     if (spec.value !== undefined) constantHeaders[name] = spec.value
-    else settable.set(name.toLowerCase(), name)
+    else {
+      // Under its declared spelling too, which is how handlers write it: no lower-casing then.
+      settable.set(name.toLowerCase(), name)
+      settable.set(name, name)
+    }
   }
   const item = arrayItem(ast)
   return {

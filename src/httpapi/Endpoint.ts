@@ -68,7 +68,7 @@ const headersFor = (codec: ResponseCodec, given: Respond.Headers): Respond.Heade
   if (names.length === 0) return codec.constantHeaders
   const headers: Record<string, string> = { ...codec.constantHeaders }
   for (const name of names) {
-    const declared = codec.settable.get(name.toLowerCase())
+    const declared = codec.settable.get(name) ?? codec.settable.get(name.toLowerCase())
     if (declared === undefined) {
       return new Error(`A handler set the header ${name}, which is not declared for status ${codec.status}`)
     }

@@ -19,7 +19,11 @@ const documentReply: Reply = { status: 200, headers: {}, body: documentJson }
  * they document. The docs' assets (Scalar's multi-megabyte script) are built on first use.
  */
 const serveOther = (incoming: Incoming): Effect.Effect<Reply> | undefined => {
-  const pathname = incoming.url.split("?", 1)[0]!
+  // Every API request passes here: it leaves at the prefix test, without a copy of its URL.
+  const url = incoming.url
+  if (!url.startsWith("/docs") && !url.startsWith("/openapi.json")) return undefined
+  const queryAt = url.indexOf("?")
+  const pathname = queryAt === -1 ? url : url.slice(0, queryAt)
   const docs = isDocsPath(pathname)
   if (pathname !== "/openapi.json" && !docs) return undefined
   if (incoming.method !== "GET" && incoming.method !== "HEAD") {
