@@ -280,7 +280,7 @@ export const layer = <R, E, RR>(
             FiberRefs.updateAs(refs, {
               fiberId,
               fiberRef: FiberRef.currentLogAnnotations,
-              // One mutable copy, not three persistent ones: ~1 KB less garbage per request.
+              // One mutable copy, not three persistent ones: ~0.4 KB less garbage per request.
               value: HashMap.mutate(FiberRefs.getOrDefault(refs, FiberRef.currentLogAnnotations), (annotations) => {
                 HashMap.set(annotations, "request_id", requestId)
                 HashMap.set(annotations, "method", method)
