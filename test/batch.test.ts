@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { batcher } from "../src/repository/Batch.ts"
 
 describe("batcher", () => {
@@ -20,5 +20,17 @@ describe("batcher", () => {
       statements.length = 0
       expect(yield* Effect.all([lookup(5), lookup(6)], { concurrency: "unbounded" })).toEqual([10, 12])
       expect(statements).toEqual([[5, 6]])
+    }))
+  it.live("an answer that throws while it is read is its own caller's defect; the batch's others get theirs", () =>
+    Effect.gen(function*() {
+      const runtime = yield* Effect.runtime<never>()
+      const lookup = batcher(runtime, (_keys: ReadonlyArray<number>) =>
+        Effect.succeed((key: number) => {
+          if (key === 7) throw new Error("cannot read 7")
+          return key + 1
+        }))
+      const exits = yield* Effect.forEach([6, 7, 8], (key) => Effect.exit(lookup(key)), { concurrency: "unbounded" })
+      expect(exits.map((exit) => Exit.isSuccess(exit) ? exit.value : Exit.isFailure(exit) && Cause.isDie(exit.cause) ? "died" : "other"))
+        .toEqual([7, "died", 9])
     }))
 })
