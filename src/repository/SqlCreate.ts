@@ -25,10 +25,13 @@ const decodeOutcomes = decoder(Schema.Array(Schema.Struct({
  * (`FOR KEY SHARE SKIP LOCKED`) or a key claimed by a create still in flight
  * (`pg_try_advisory_xact_lock`) makes its create `skipped`, and the caller runs it alone.
  * Alone, a create waits as any statement does, up to the role's `statement_timeout`.
+ * Each owner row is locked by a primary-key lookup of its own (`LATERAL`), never by a join
+ * the planner could turn into a scan of `users`.
  */
 const batchClaims = `
   locked AS (
-    SELECT id FROM users WHERE id IN (SELECT user_id FROM input) ORDER BY id FOR KEY SHARE SKIP LOCKED
+    SELECT owner.id FROM (SELECT DISTINCT user_id FROM input ORDER BY user_id) AS wanted
+    CROSS JOIN LATERAL (SELECT id FROM users WHERE users.id = wanted.user_id FOR KEY SHARE SKIP LOCKED) AS owner
   ), available AS (
     SELECT id FROM owners UNION ALL SELECT id FROM locked
   ), claimed AS (

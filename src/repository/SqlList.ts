@@ -49,25 +49,30 @@ const decodeAggregate = decoder(Schema.Array(Schema.Struct({
  * `(user_id, id)` for any state and on `(user_id, completed, id)` for one state (the branch
  * that does not apply is cut by a one-time filter). Each query reads `fetch` rows at most.
  */
+export const listStatement = `
+  SELECT q.n::int AS n, task.id, task.title, task.description, task.completed, task.user_id,
+    task.created_at, task.updated_at
+  FROM unnest($1::int[], $2::int[], $3::bool[], $4::int[]) WITH ORDINALITY AS q (owner, after, completed, take, n)
+  CROSS JOIN LATERAL (
+    (SELECT * FROM tasks WHERE q.completed IS NULL AND tasks.user_id = q.owner AND tasks.id > q.after
+     ORDER BY tasks.id LIMIT q.take)
+    UNION ALL
+    (SELECT * FROM tasks WHERE tasks.user_id = q.owner AND tasks.completed = q.completed AND tasks.id > q.after
+     ORDER BY tasks.id LIMIT q.take)
+  ) AS task
+  ORDER BY q.n, task.id`
+
 export const runLists = (sql: SqlClient.SqlClient, keys: ReadonlyArray<ListKey>) =>
   Effect.suspend(() => {
     const queries = new Map<string, ListKey>()
     for (const key of keys) queries.set(identity(key), key)
     const distinct = [...queries.values()]
-    return sql`SELECT q.n::int AS n, task.id, task.title, task.description, task.completed, task.user_id,
-          task.created_at, task.updated_at
-        FROM unnest(${distinct.map((key) => key.owner)}::int[], ${distinct.map((key) => key.after)}::int[],
-                    ${distinct.map((key) => Option.getOrNull(key.completed))}::bool[],
-                    ${distinct.map((key) => key.fetch)}::int[])
-          WITH ORDINALITY AS q (owner, after, completed, take, n)
-        CROSS JOIN LATERAL (
-          (SELECT * FROM tasks WHERE q.completed IS NULL AND tasks.user_id = q.owner AND tasks.id > q.after
-           ORDER BY tasks.id LIMIT q.take)
-          UNION ALL
-          (SELECT * FROM tasks WHERE tasks.user_id = q.owner AND tasks.completed = q.completed AND tasks.id > q.after
-           ORDER BY tasks.id LIMIT q.take)
-        ) AS task
-        ORDER BY q.n, task.id`.pipe(
+    return sql.unsafe(listStatement, [
+      distinct.map((key) => key.owner),
+      distinct.map((key) => key.after),
+      distinct.map((key) => Option.getOrNull(key.completed)),
+      distinct.map((key) => key.fetch)
+    ]).pipe(
       Effect.flatMap((rows) => Effect.all([decodeQueryNumbers(rows), decodeTasks(rows)])),
       Effect.map(([numbers, tasks]) => {
         const byQuery = distinct.map((): Array<Task> => [])

@@ -41,6 +41,12 @@ const expected = (precondition: Option.Option<Precondition>) =>
  * and processes. The answer tells each outcome apart in the same round trip: `missing` (no
  * such task of this owner), `failed` (locked, version not accepted), `skipped` (locked
  * elsewhere: a batch does not wait, `SKIP LOCKED`; the caller runs it alone, waiting).
+ *
+ * Rows are found by primary key only, whatever the table's size when a connection planned
+ * the statement: each lock is a `LATERAL` lookup (a locking subquery is never flattened into a
+ * join), and the UPDATE reaches its rows by `id = ANY` of the locked ids. As a join of
+ * the input with `tasks`, a plan cached while the table was small kept scanning all of it
+ * (`test/statement-plans.test.ts`).
  */
 const statement = (lock: string) => `
   WITH input AS (
@@ -48,29 +54,34 @@ const statement = (lock: string) => `
       set_description bool, description varchar, set_completed bool, completed bool, check_version bool,
       expected timestamptz[])
   ), locked AS (
-    SELECT tasks.id, tasks.updated_at FROM tasks JOIN input USING (user_id, id) ORDER BY tasks.id ${lock}
+    SELECT task.id, task.updated_at FROM (SELECT user_id, id FROM input ORDER BY id) AS wanted
+    CROSS JOIN LATERAL (
+      SELECT tasks.id, tasks.updated_at FROM tasks WHERE tasks.id = wanted.id AND tasks.user_id = wanted.user_id ${lock}
+    ) AS task
   ), updated AS (
     UPDATE tasks SET
       title = CASE WHEN input.set_title THEN input.title ELSE tasks.title END,
       description = CASE WHEN input.set_description THEN input.description ELSE tasks.description END,
       completed = CASE WHEN input.set_completed THEN input.completed ELSE tasks.completed END
     FROM input, locked
-    WHERE tasks.id = locked.id AND tasks.user_id = input.user_id AND tasks.id = input.id
-      AND (NOT input.check_version OR locked.updated_at = ANY (input.expected))
+    WHERE tasks.id = ANY (ARRAY(SELECT id FROM locked)) AND tasks.id = locked.id AND tasks.user_id = input.user_id
+      AND tasks.id = input.id AND (NOT input.check_version OR locked.updated_at = ANY (input.expected))
     RETURNING tasks.id, tasks.title, tasks.description, tasks.completed, tasks.user_id, tasks.created_at, tasks.updated_at
   )
   SELECT input.id AS target,
     -- Evaluated in order, and only for what did not update (the rare case).
     CASE WHEN updated.id IS NOT NULL THEN 'updated'
          WHEN EXISTS (SELECT 1 FROM locked WHERE locked.id = input.id) THEN 'failed'
-         WHEN EXISTS (SELECT 1 FROM tasks WHERE tasks.id = input.id AND tasks.user_id = input.user_id) THEN 'skipped'
+         -- A scalar subquery, one primary-key lookup: an EXISTS here was planned as a hash of
+         -- the whole table, built whenever an update missed.
+         WHEN (SELECT true FROM tasks WHERE tasks.id = input.id AND tasks.user_id = input.user_id) THEN 'skipped'
          ELSE 'missing' END AS outcome,
     updated.id, updated.title, updated.description, updated.completed, updated.user_id, updated.created_at,
     updated.updated_at
   FROM input LEFT JOIN updated ON updated.id = input.id`
 
-const batchStatement = statement("FOR UPDATE OF tasks SKIP LOCKED")
-const aloneStatement = statement("FOR UPDATE OF tasks")
+export const batchStatement = statement("FOR UPDATE SKIP LOCKED")
+export const aloneStatement = statement("FOR UPDATE")
 
 /** Runs the updates `keys` as one statement (`alone`: a single update that may wait), answered by task id. */
 export const runUpdates = (sql: SqlClient.SqlClient, keys: ReadonlyArray<UpdateKey>, alone: boolean) =>
@@ -116,7 +127,7 @@ export const runUpdates = (sql: SqlClient.SqlClient, keys: ReadonlyArray<UpdateK
  * alone, and fails alone. The row is locked first, so the precondition is checked on its
  * latest version and a task deleted meanwhile is missing, not a failed precondition.
  */
-const removeStatement = `
+export const removeStatement = `
   WITH target AS (
     SELECT id, updated_at FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE
   ), deleted AS (

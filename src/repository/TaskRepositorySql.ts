@@ -16,6 +16,20 @@ import { type CreateOutcome, satisfies, TaskRepository, type UpdateOutcome } fro
 const decodeTasks = decoder(Schema.Array(Schema.typeSchema(Task)))
 const decodeCount = decoder(Schema.Array(Schema.Struct({ count: Schema.Number })))
 
+/**
+ * The reads of one turn: one primary-key lookup per (owner, id), as a `LATERAL` subquery that
+ * cannot be flattened (`LIMIT 1`). Written as `(user_id, id) IN (unnest(...))`, the plan a
+ * connection cached while the table was small (a hash join over a scan of all tasks) was kept
+ * as the table grew: a benchmark's updates fell to half their speed right after its creates.
+ * `test/statement-plans.test.ts` reads the plans.
+ */
+export const getStatement = `
+  SELECT task.* FROM unnest($1::int[], $2::int[]) AS wanted (user_id, id)
+  CROSS JOIN LATERAL (
+    SELECT id, title, description, completed, user_id, created_at, updated_at FROM tasks
+    WHERE tasks.id = wanted.id AND tasks.user_id = wanted.user_id LIMIT 1
+  ) AS task`
+
 /** Answers each (owner, id) lookup of a batch from its rows: a row of another owner is absent. */
 const answerById = (tasks: ReadonlyArray<Task>) => {
   const byId = new Map(tasks.map((task) => [task.id, task]))
@@ -58,10 +72,7 @@ export const TaskRepositorySql = Layer.scoped(
     const runtime = yield* Effect.runtime<never>()
 
     const getBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId }>) =>
-      sql`SELECT id, title, description, completed, user_id, created_at, updated_at
-          FROM tasks WHERE (user_id, id) IN (SELECT * FROM unnest(${keys.map((key) => key.owner)}::int[], ${
-        keys.map((key) => key.id)
-      }::int[]))`.pipe(
+      sql.unsafe(getStatement, [keys.map((key) => key.owner), keys.map((key) => key.id)]).pipe(
         Effect.flatMap(decodeTasks),
         Effect.map(answerById)
       ))
