@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type * as Http from "node:http"
-import { scanJson } from "./JsonScan.ts"
+import { jsonScanner } from "./JsonScan.ts"
 
 export interface BodyLimits {
   /** Bodies above this many bytes are refused (413) without being read whole. */
@@ -29,11 +29,18 @@ export const isJsonContentType = (header: string | undefined): boolean => {
   return jsonMediaType.test((semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase())
 }
 
-const readBytes = (request: Http.IncomingMessage, maxBytes: number): Effect.Effect<Buffer, BodyFailure> => {
+/**
+ * Reads a JSON body: at most `maxBytes`, scanned for the structural limits chunk by chunk as it
+ * arrives. A body over either limit is refused at the chunk that crosses it: the rest is not
+ * kept (the server drains it before answering). A 1 MiB body of brackets costs the read of
+ * its first chunk, not a 1 MiB copy.
+ */
+const readJsonBytes = (request: Http.IncomingMessage, limits: BodyLimits): Effect.Effect<Buffer, BodyFailure> => {
   if (request.readableEnded) return Effect.succeed(Buffer.alloc(0))
   // A declared length over the limit is refused before reading a byte.
-  if (Number(request.headers["content-length"]) > maxBytes) return Effect.fail("TooLarge")
+  if (Number(request.headers["content-length"]) > limits.maxBytes) return Effect.fail("TooLarge")
   return Effect.async<Buffer, BodyFailure>((resume) => {
+    const scan = jsonScanner(limits)
     const chunks: Array<Buffer> = []
     let size = 0
     const settle = (outcome: Effect.Effect<Buffer, BodyFailure>) => {
@@ -42,16 +49,18 @@ const readBytes = (request: Http.IncomingMessage, maxBytes: number): Effect.Effe
       request.off("error", onError)
       resume(outcome)
     }
+    const refuse = (failure: BodyFailure) => {
+      request.pause()
+      settle(Effect.fail(failure))
+    }
     const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > maxBytes) {
-        request.pause()
-        settle(Effect.fail("TooLarge"))
-      } else {
-        chunks.push(chunk)
-      }
+      if (size > limits.maxBytes) refuse("TooLarge")
+      else if (scan(chunk) !== "ok") refuse("NotJson")
+      else chunks.push(chunk)
     }
-    const onEnd = () => settle(Effect.succeed(Buffer.concat(chunks, size)))
+    // Most bodies arrive in one chunk: no copy then.
+    const onEnd = () => settle(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
     const onError = () => settle(Effect.fail("Broken"))
     request.on("data", onData)
     request.on("end", onEnd)
@@ -61,13 +70,12 @@ const readBytes = (request: Http.IncomingMessage, maxBytes: number): Effect.Effe
 
 /**
  * Reads the body as JSON: Content-Type first (nothing is read for a non-JSON one), then at most
- * `maxBytes`, then the structural limits, then `JSON.parse`. Bytes that are not UTF-8 are refused,
- * not replaced by U+FFFD: the text stored must be the text sent.
+ * `maxBytes` within the structural limits, then `JSON.parse`. Bytes that are not UTF-8 are
+ * refused, not replaced by U+FFFD: the text stored must be the text sent.
  */
 export const readJson = (request: Http.IncomingMessage, limits: BodyLimits): Effect.Effect<unknown, BodyFailure> =>
   isJsonContentType(request.headers["content-type"])
-    ? Effect.flatMap(readBytes(request, limits.maxBytes), (bytes) => {
-      if (scanJson(bytes, limits) !== "ok") return Effect.fail<BodyFailure>("NotJson")
+    ? Effect.flatMap(readJsonBytes(request, limits), (bytes) => {
       try {
         return Effect.succeed<unknown>(JSON.parse(utf8.decode(bytes)))
       } catch {

@@ -7,6 +7,11 @@
  */
 export type ScanResult = "ok" | "too_deep" | "too_many_keys"
 
+export interface ScanLimits {
+  readonly maxDepth: number
+  readonly maxKeys: number
+}
+
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COLON = 0x3a
@@ -15,34 +20,49 @@ const OPEN_BRACKET = 0x5b
 const CLOSE_BRACE = 0x7d
 const CLOSE_BRACKET = 0x5d
 
-export const scanJson = (bytes: Uint8Array, limits: { readonly maxDepth: number; readonly maxKeys: number }): ScanResult => {
+/**
+ * A scan fed the text chunk by chunk, as it arrives: each call answers for everything fed so
+ * far, so a body over a limit is refused at the chunk that crosses it, before the rest is
+ * read, kept or copied. A string, or an escape in one, may span chunks. Once over a limit,
+ * it stays over.
+ */
+export const jsonScanner = (limits: ScanLimits): (chunk: Uint8Array) => ScanResult => {
   let depth = 0
   let keys = 0
   let inString = false
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i]!
-    if (inString) {
-      if (byte === BACKSLASH) i++
-      else if (byte === QUOTE) inString = false
-      continue
+  let escaped = false
+  let verdict: ScanResult = "ok"
+  return (chunk) => {
+    if (verdict !== "ok") return verdict
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!
+      if (inString) {
+        if (escaped) escaped = false
+        else if (byte === BACKSLASH) escaped = true
+        else if (byte === QUOTE) inString = false
+        continue
+      }
+      switch (byte) {
+        case QUOTE:
+          inString = true
+          break
+        case OPEN_BRACE:
+        case OPEN_BRACKET:
+          if (++depth > limits.maxDepth) return (verdict = "too_deep")
+          break
+        case CLOSE_BRACE:
+        case CLOSE_BRACKET:
+          depth--
+          break
+        // Outside strings a colon only ever follows an object key.
+        case COLON:
+          if (++keys > limits.maxKeys) return (verdict = "too_many_keys")
+          break
+      }
     }
-    switch (byte) {
-      case QUOTE:
-        inString = true
-        break
-      case OPEN_BRACE:
-      case OPEN_BRACKET:
-        if (++depth > limits.maxDepth) return "too_deep"
-        break
-      case CLOSE_BRACE:
-      case CLOSE_BRACKET:
-        depth--
-        break
-      // Outside strings a colon only ever follows an object key.
-      case COLON:
-        if (++keys > limits.maxKeys) return "too_many_keys"
-        break
-    }
+    return "ok"
   }
-  return "ok"
 }
+
+/** The scan of a whole text at once. */
+export const scanJson = (bytes: Uint8Array, limits: ScanLimits): ScanResult => jsonScanner(limits)(bytes)
