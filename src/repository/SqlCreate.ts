@@ -25,7 +25,7 @@ const decodeOutcomes = decoder(Schema.Array(Schema.Struct({
  * (`FOR KEY SHARE SKIP LOCKED`) or a key claimed by a create still in flight
  * (`pg_try_advisory_xact_lock`) makes its create `skipped`, and the caller runs it alone.
  * Alone, a create waits as any statement does, up to the role's `statement_timeout`.
- * Each owner row is locked by a primary-key lookup of its own (`LATERAL`), never by a join
+ * Each owner row is locked by a primary-key lookup of its own (`LATERAL`), never through a join
  * the planner could turn into a scan of `users`.
  */
 const batchClaims = `

@@ -42,7 +42,7 @@ const expected = (precondition: Option.Option<Precondition>) =>
  * such task of this owner), `failed` (locked, version not accepted), `skipped` (locked
  * elsewhere: a batch does not wait, `SKIP LOCKED`; the caller runs it alone, waiting).
  *
- * Rows are found by primary key only, whatever the table's size when a connection planned
+ * Rows are found by index lookups only, whatever the table's size when a connection planned
  * the statement: each lock is a `LATERAL` lookup (a locking subquery is never flattened into a
  * join), and the UPDATE reaches its rows by `id = ANY` of the locked ids. As a join of
  * the input with `tasks`, a plan cached while the table was small kept scanning all of it
@@ -72,7 +72,7 @@ const statement = (lock: string) => `
     -- Evaluated in order, and only for what did not update (the rare case).
     CASE WHEN updated.id IS NOT NULL THEN 'updated'
          WHEN EXISTS (SELECT 1 FROM locked WHERE locked.id = input.id) THEN 'failed'
-         -- A scalar subquery, one primary-key lookup: an EXISTS here was planned as a hash of
+         -- A scalar subquery, one index lookup: an EXISTS here was planned as a hash of
          -- the whole table, built whenever an update missed.
          WHEN (SELECT true FROM tasks WHERE tasks.id = input.id AND tasks.user_id = input.user_id) THEN 'skipped'
          ELSE 'missing' END AS outcome,

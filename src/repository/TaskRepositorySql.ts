@@ -17,7 +17,7 @@ const decodeTasks = decoder(Schema.Array(Schema.typeSchema(Task)))
 const decodeCount = decoder(Schema.Array(Schema.Struct({ count: Schema.Number })))
 
 /**
- * The reads of one turn: one primary-key lookup per (owner, id), as a `LATERAL` subquery that
+ * The reads of one turn: one index lookup per (owner, id), as a `LATERAL` subquery that
  * cannot be flattened (`LIMIT 1`). Written as `(user_id, id) IN (unnest(...))`, the plan a
  * connection cached while the table was small (a hash join over a scan of all tasks) was kept
  * as the table grew: a benchmark's updates fell to half their speed right after its creates.
