@@ -26,8 +26,8 @@ import { pgRepositoryOn } from "./support/repositories.ts"
 
 const Plan = Schema.Array(Schema.Struct({ "QUERY PLAN": Schema.String }))
 
-const planOf = (sql: SqlClient.SqlClient, text: string) =>
-  sql.unsafe(text).pipe(
+const planOf = (sql: SqlClient.SqlClient, text: string, params: ReadonlyArray<unknown> = []) =>
+  sql.unsafe(text, params).pipe(
     Effect.flatMap(Schema.decodeUnknown(Plan)),
     Effect.map((rows) => rows.map((row) => row["QUERY PLAN"]).join("\n"))
   )
@@ -90,8 +90,7 @@ describe("statement plans (postgres)", () => {
       yield* sql`INSERT INTO idempotency_keys (user_id, key, fingerprint, task_id, title, created_at)
         SELECT n % 100 + 1, 'stored-' || n, 'f', n, 't', now() FROM generate_series(1, 20000) AS n`
       for (const statement of [Create.batchStatement, Create.aloneStatement]) {
-        const plan = (yield* Schema.decodeUnknown(Plan)(yield* sql.unsafe(`EXPLAIN ${statement}`, [input])))
-          .map((row) => row["QUERY PLAN"]).join("\n")
+        const plan = yield* planOf(sql, `EXPLAIN ${statement}`, [input])
         expect(plan).toContain("Index Scan using idempotency_keys_pkey")
         expect(plan).not.toMatch(/Seq Scan on idempotency_keys/)
       }
