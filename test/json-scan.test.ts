@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
 import { jsonScanner, scanJson } from "../src/httpapi/JsonScan.ts"
 
 const limits = { maxDepth: 3, maxKeys: 2 }
@@ -42,5 +43,56 @@ describe("JSON structure scan", () => {
   it("refuses at the chunk that crosses a limit, and stays refused", () => {
     expect(fedInPieces(`[[[[` + "1".repeat(10) + `]]]]`, [4])).toEqual(["too_deep", "too_deep"])
     expect(fedInPieces(`{"a":1,"b":2,"c":3}`, [13])).toEqual(["ok", "too_many_keys"])
+  })
+
+  it("agrees with the parsed value's depth and key count, for any JSON cut into any chunks", () => {
+    const small = { maxDepth: 3, maxKeys: 5 }
+    const depthOf = (value: unknown): number =>
+      typeof value === "object" && value !== null
+        ? 1 + Math.max(0, ...Object.values(value).map(depthOf))
+        : 0
+    const keysOf = (value: unknown): number =>
+      typeof value === "object" && value !== null
+        ? (Array.isArray(value) ? 0 : Object.keys(value).length) + Object.values(value).reduce((n: number, v) => n + keysOf(v), 0)
+        : 0
+    // Strings full of what the scan must see past: quotes, backslashes, brackets, colons.
+    const tricky = fc.string({ unit: fc.constantFrom("\"", "\\", "[", "{", ":", "]", "}", "a", "é", "\u2028") })
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        tricky,
+        fc.integer(),
+        fc.constant(null),
+        fc.array(tie("node"), { maxLength: 4 }),
+        fc.dictionary(tricky, tie("node"), { maxKeys: 4 })
+      )
+    })).node
+    fc.assert(
+      fc.property(value, fc.array(fc.nat(), { maxLength: 6 }), (parsed, rawCuts) => {
+        const text = bytes(JSON.stringify(parsed))
+        const cuts = [...new Set(rawCuts.map((cut) => cut % (text.length + 1)))].sort((a, b) => a - b)
+        const scan = jsonScanner(small)
+        let start = 0
+        let verdict = "ok"
+        for (const end of [...cuts, text.length]) {
+          verdict = scan(text.subarray(start, end))
+          start = end
+        }
+        const tooDeep = depthOf(parsed) > small.maxDepth
+        const tooWide = keysOf(parsed) > small.maxKeys
+        if (!tooDeep && !tooWide) expect(verdict).toBe("ok")
+        else expect([tooDeep && "too_deep", tooWide && "too_many_keys"]).toContain(verdict)
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("costs one pass over strings whatever their escapes", () => {
+    // Each of these is 1 MiB; a scan that searched again from every escape would take minutes.
+    const mib = 1024 * 1024
+    for (const inner of ["\\\\", "\\\"", "a"]) {
+      const body = bytes(`"${inner.repeat((mib - 2) / inner.length)}"`)
+      expect(scanJson(body, limits)).toBe("ok")
+    }
   })
 })
