@@ -3,9 +3,10 @@
  * `npm start`'s bundle and node flags on a fresh database of the local PostgreSQL.
  *
  * (a) 50 POSTs each of: 1 MiB of `[`; a valid 1 MiB object with 100,000 keys; a valid 1 MiB JSON
- *     string. Per request: the client's latency, and the service's CPU time (utime + stime from
- *     /proc, read before and after each request; the clock has 10 ms ticks, so the mean over 50 is
- *     the figure). Target: ≤ 5 ms of CPU per nested body.
+ *     string. Per request: the client's latency, and the service's CPU time from the scheduler
+ *     (/proc/<pid>/task/<tid>/schedstat, in nanoseconds), read before and after each request: of
+ *     the main thread, where the event loop runs, and of all threads (GC helpers included).
+ *     Target: ≤ 5 ms of event-loop CPU per nested body.
  * (b) another user's GET of one task, p50/p99 alone, then while 8 clients each POST the nested body
  *     about 7 times a second. Target: p99 under load within 2× of idle.
  *
@@ -21,7 +22,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import postgres from "postgres"
 import { freePort } from "./lib/database.ts"
-import { CLOCK_TICKS_PER_SECOND, launch, readStat, stop } from "./lib/processes.ts"
+import { launch, stop, threadCpuNs } from "./lib/processes.ts"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const adminUrl = process.env.BENCH_ADMIN_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -77,17 +78,25 @@ interface BodyResult {
   readonly statuses: string
   readonly latencyP50: number
   readonly latencyMax: number
+  /** Event-loop (main thread) CPU per request: median, mean and the slowest. */
+  readonly loopMsP50: number
+  readonly loopMsMean: number
+  readonly loopMsMax: number
+  /** CPU of all the process's threads per request, mean. */
   readonly cpuMsMean: number
 }
 
 const bodyPhase = async (base: string, pid: number, name: string, body: Buffer): Promise<BodyResult> => {
   const latencies: Array<number> = []
   const statuses = new Map<number, number>()
-  let ticks = 0
+  const loops: Array<number> = []
+  let allNs = 0
   for (let i = 0; i < REPEATS; i++) {
-    const before = readStat(pid)!.cpuTicks
+    const before = threadCpuNs(pid)!
     const { millis, status } = await request(base, "POST", "/users/1/tasks", body)
-    ticks += readStat(pid)!.cpuTicks - before
+    const after = threadCpuNs(pid)!
+    loops.push((after.mainNs - before.mainNs) / 1e6)
+    allNs += after.allNs - before.allNs
     latencies.push(millis)
     statuses.set(status, (statuses.get(status) ?? 0) + 1)
   }
@@ -97,7 +106,10 @@ const bodyPhase = async (base: string, pid: number, name: string, body: Buffer):
     statuses: [...statuses].map(([status, count]) => `${count}×${status}`).join(" "),
     latencyP50: quantile(latencies, 0.5),
     latencyMax: latencies[latencies.length - 1]!,
-    cpuMsMean: (ticks / CLOCK_TICKS_PER_SECOND) * 1000 / REPEATS
+    loopMsP50: quantile(loops.sort((a, b) => a - b), 0.5),
+    loopMsMean: loops.reduce((sum, ms) => sum + ms, 0) / REPEATS,
+    loopMsMax: loops[loops.length - 1]!,
+    cpuMsMean: allNs / 1e6 / REPEATS
   }
 }
 
@@ -186,10 +198,13 @@ const main = async () => {
       await bodyPhase(base, service.pid, "1 MiB JSON string", longString)
     ]
     console.log("\n(a) hostile bodies, 50 POSTs each, one at a time")
-    console.log("| body | answers | client p50 ms | client max ms | service CPU ms/request |")
-    console.log("| --- | --- | ---: | ---: | ---: |")
+    console.log("| body | answers | client p50 ms | client max ms | event loop CPU ms p50 / mean / max | all threads CPU ms mean |")
+    console.log("| --- | --- | ---: | ---: | ---: | ---: |")
     for (const row of bodies) {
-      console.log(`| ${row.name} | ${row.statuses} | ${row.latencyP50.toFixed(2)} | ${row.latencyMax.toFixed(2)} | ${row.cpuMsMean.toFixed(2)} |`)
+      console.log(
+        `| ${row.name} | ${row.statuses} | ${row.latencyP50.toFixed(2)} | ${row.latencyMax.toFixed(2)} | ` +
+          `${row.loopMsP50.toFixed(2)} / ${row.loopMsMean.toFixed(2)} / ${row.loopMsMax.toFixed(2)} | ${row.cpuMsMean.toFixed(2)} |`
+      )
     }
 
     const idle = await getPhase(base, victim)
@@ -206,9 +221,12 @@ const main = async () => {
     console.log(`| under attack | ${attacked.p50.toFixed(2)} | ${attacked.p99.toFixed(2)} | ${attacked.max.toFixed(2)} | ${attacked.failures} |`)
     console.log(`attackers sent ${attackers.sent} bodies: ${attackers.statuses}`)
 
-    const nestedCpu = bodies[0]!.cpuMsMean
+    const nestedLoop = bodies[0]!.loopMsMax
     console.log("")
-    console.log(`${nestedCpu <= 5 ? "PASS" : "MISS"} nested 1 MiB body: ${nestedCpu.toFixed(2)} ms of service CPU per request (target ≤ 5)`)
+    console.log(
+      `${nestedLoop <= 5 ? "PASS" : "MISS"} nested 1 MiB body: at most ${nestedLoop.toFixed(2)} ms of event-loop CPU ` +
+        `per request (target ≤ 5 each)`
+    )
     console.log(
       `${attacked.p99 <= 2 * idle.p99 ? "PASS" : "MISS"} victim p99 under attack ${attacked.p99.toFixed(2)} ms vs idle ` +
         `${idle.p99.toFixed(2)} ms (target ≤ 2×)`

@@ -196,6 +196,28 @@ export const readStat = (pid: number): ProcessStat | undefined => {
 export const CLOCK_TICKS_PER_SECOND = 100
 
 /**
+ * Nanoseconds on a CPU (from the scheduler, not clock ticks) of a process's main thread, where
+ * node runs its event loop, and of all its threads (the main one, V8's GC and compiler helpers,
+ * libuv's pool). Undefined when the process is gone.
+ */
+export const threadCpuNs = (pid: number): { readonly mainNs: number; readonly allNs: number } | undefined => {
+  const onCpu = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0])
+  try {
+    let allNs = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        allNs += onCpu(tid)
+      } catch {
+        // a thread that ended between the listing and the read
+      }
+    }
+    return { mainNs: onCpu(String(pid)), allNs }
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * CPU ticks of this process's children that have exited and been reaped (cutime + cstime).
  * Read around a wrk run, the difference is wrk's own CPU: the targets are not reaped meanwhile.
  */
