@@ -4,7 +4,6 @@ import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Either, Option, type ParseResult, Schema, SchemaAST } from "effect"
 import { decoder, encoder } from "../schema/Compile.ts"
-import { jsonWriter } from "../schema/JsonText.ts"
 import { annotationMaps, declaredHeaders, type HeaderMap, unionMembers } from "./Describe.ts"
 import type * as Respond from "./Respond.ts"
 
@@ -17,11 +16,8 @@ export interface ResponseCodec {
   readonly is: (u: unknown) => boolean
   readonly status: number
   readonly encode: ((u: unknown) => Either.Either<unknown, ParseResult.ParseError>) | undefined
-  /** `JSON.stringify` of what `encode` gave, written from the schema (`JsonText.ts`). */
-  readonly write: (encoded: unknown) => string
-  /** For an array schema: how one element is encoded, for streamed answers, and written. */
+  /** For an array schema: how one element is encoded, for streamed answers. */
   readonly encodeItem: ((u: unknown) => Either.Either<unknown, ParseResult.ParseError>) | undefined
-  readonly writeItem: (encoded: unknown) => string
   readonly constantHeaders: Respond.Headers
   /** The headers a handler may set, by lower-cased and by declared name, to the declared name. */
   readonly settable: ReadonlyMap<string, string>
@@ -72,9 +68,7 @@ const codec = (ast: SchemaAST.AST, status: number, maps: ReadonlyArray<HeaderMap
     is: Schema.is(Schema.typeSchema(member)),
     status,
     encode: HttpApiSchema.isVoid(ast) ? undefined : encoder(member),
-    write: jsonWriter(ast),
     encodeItem: item === undefined ? undefined : encoder(contextFree(item)),
-    writeItem: item === undefined ? JSON.stringify : jsonWriter(item),
     constantHeaders,
     settable
   }

@@ -86,7 +86,7 @@ const encodeWith = (codec: ResponseCodec, value: unknown, given: Respond.Headers
   // A value that breaks its own schema is a bug, answered as one.
   return Either.isLeft(encoded)
     ? Effect.die(encoded.left)
-    : Effect.succeed<Reply>({ status: codec.status, headers, body: codec.write(encoded.right) })
+    : Effect.succeed<Reply>({ status: codec.status, headers, body: JSON.stringify(encoded.right) })
 }
 
 /**
@@ -100,14 +100,14 @@ const pick = (codecs: ReadonlyArray<ResponseCodec>, value: unknown, lone: boolea
 const STREAM_CHUNK = 50
 
 const streamedReply = (codec: ResponseCodec, answer: Respond.Streamed<unknown>): Effect.Effect<Reply> => {
-  const { encodeItem, writeItem } = codec
+  const encodeItem = codec.encodeItem
   if (encodeItem === undefined) {
     return Effect.die(new Error(`A streamed answer for status ${codec.status}, whose schema is not an array`))
   }
   const json = (item: unknown): string => {
     const encoded = encodeItem(item)
     if (Either.isLeft(encoded)) throw encoded.left
-    return writeItem(encoded.right)
+    return JSON.stringify(encoded.right)
   }
   // Only the first chunk of `head` is encoded before the status (so that a value the schema
   // refuses is still a 500): the rest of it is written like `rest`, a chunk at a time as the
