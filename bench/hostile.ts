@@ -6,7 +6,10 @@
  *     string. Per request: the client's latency, and the service's CPU time from the scheduler
  *     (/proc/<pid>/task/<tid>/schedstat, in nanoseconds), read before and after each request: of
  *     the main thread, where the event loop runs, and of all threads (GC helpers included).
- *     Target: ≤ 5 ms of event-loop CPU per nested body.
+ *     Target: ≤ 5 ms of event-loop CPU per nested body. The same 50 bodies of brackets also go to
+ *     a floor: a bare node:http server with the same node flags that reads the body, drops it and
+ *     answers 400, i.e. what receiving 1 MiB costs node itself (the socket reads, and the garbage
+ *     collections that their buffers trigger).
  * (b) another user's GET of one task, p50/p99 alone, then while 8 clients each POST the nested body
  *     about 7 times a second. Target: p99 under load within 2× of idle.
  *
@@ -154,6 +157,39 @@ const startFlags = (): Array<string> => {
   return args
 }
 
+/** The floor: node:http reading a body and dropping it, nothing else. */
+const FLOOR_SERVER = `
+const http = require("node:http")
+http.createServer((request, response) => {
+  request.on("end", () => {
+    const status = request.method === "GET" ? 200 : 400
+    response.writeHead(status, { "content-type": "application/json", "content-length": 2 })
+    response.end("{}")
+  })
+  request.resume()
+}).listen(Number(process.env.PORT), "127.0.0.1")
+`
+
+const floorPhase = async (env: NodeJS.ProcessEnv): Promise<BodyResult> => {
+  const port = await freePort()
+  const nodeFlags = startFlags().filter((arg) => arg.startsWith("--"))
+  const floor = await launch({
+    name: "floor",
+    command: process.execPath,
+    args: [...nodeFlags, "-e", FLOOR_SERVER],
+    cwd: root,
+    env: { ...env, PORT: String(port) },
+    baseUrl: `http://127.0.0.1:${port}`,
+    timeoutMs: 30_000
+  })
+  try {
+    for (let i = 0; i < 20; i++) await request(floor.baseUrl, "POST", "/users/1/tasks", nested)
+    return await bodyPhase(floor.baseUrl, floor.pid, "1 MiB of [, floor (bare node:http)", nested)
+  } finally {
+    await stop(floor)
+  }
+}
+
 const main = async () => {
   console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (${"2"} cores assumed shared)`)
   execFileSync("npm", ["run", "--silent", "build:server"], { cwd: root, stdio: "inherit" })
@@ -195,7 +231,8 @@ const main = async () => {
     const bodies = [
       await bodyPhase(base, service.pid, "1 MiB of [", nested),
       await bodyPhase(base, service.pid, "1 MiB, 100k keys", wide),
-      await bodyPhase(base, service.pid, "1 MiB JSON string", longString)
+      await bodyPhase(base, service.pid, "1 MiB JSON string", longString),
+      await floorPhase(env)
     ]
     console.log("\n(a) hostile bodies, 50 POSTs each, one at a time")
     console.log("| body | answers | client p50 ms | client max ms | event loop CPU ms p50 / mean / max | all threads CPU ms mean |")
