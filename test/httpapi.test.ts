@@ -10,10 +10,11 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Logger, LogLevel, Schema, type Scope, Stream } from "effect"
+import { Context, Duration, Effect, GlobalValue, Layer, Logger, LogLevel, Schema, type Scope, Stream } from "effect"
 import * as fc from "fast-check"
 import * as Http from "node:http"
 import { Describe, type Edge, Handlers, NodeServer, type Reply, Respond, Router } from "../src/httpapi/index.ts"
+import { FiberRoots } from "../src/httpapi/FiberRoots.ts"
 import { Agent, AgentLive, AuthLive, makeHandlers, TestApi } from "./support/differential.ts"
 import { type Answer, call } from "./support/http.ts"
 
@@ -127,6 +128,13 @@ const send = (base: string, r: Request): Effect.Effect<Answer> => call(base, r.m
 const deliberate = (ourAnswer: Answer, theirs: Answer): boolean => ourAnswer.status === 405 && theirs.status === 404
 
 describe("src/httpapi against HttpApiBuilder (the same API and handlers)", () => {
+  it.scopedLive("the server keeps Effect's root fibers, one per request, in a FiberRoots", () =>
+    Effect.gen(function*() {
+      yield* ours
+      const scope: unknown = GlobalValue.globalValue(Symbol.for("effect/FiberScope/Global"), () => undefined)
+      expect(typeof scope === "object" && scope !== null && "roots" in scope && scope.roots instanceof FiberRoots).toBe(true)
+    }))
+
   it.scopedLive("the same generated requests get the same status, and successes the same body", () =>
     Effect.gen(function*() {
       const [ourBase, theirBase] = [yield* ours, yield* builder]

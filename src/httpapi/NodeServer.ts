@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
 import type * as Net from "node:stream"
 import { drain } from "./Body.ts"
+import * as FiberRoots from "./FiberRoots.ts"
 import type { Incoming, Reply } from "./Endpoint.ts"
 import { formatTraceContext, OTHER_ROUTE, parseTraceparent, ServerObserver, UNMATCHED_ROUTE } from "./Observe.ts"
 import type { Router } from "./Router.ts"
@@ -96,6 +97,8 @@ export const layer = <R, E, RR>(
     ListeningAddress,
     Effect.gen(function*() {
       const router = yield* makeRouter
+      // A fiber per request: Effect's set of root fibers must not promote them (FiberRoots.ts).
+      yield* Effect.sync(FiberRoots.untangle)
       const runtime = yield* Effect.runtime<R | RR>()
       const run = Runtime.runFork(runtime)
       const edge = router.edge
