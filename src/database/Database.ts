@@ -9,6 +9,7 @@ import * as Embedded from "./Embedded.ts"
 import { MigratorLive } from "./Migrator.ts"
 import { PoolCounts } from "./PoolCounts.ts"
 import { PreparingClient } from "./Prepared.ts"
+import { QueryWatchdog, WatchedClient, type WatchedConfig } from "./QueryWatchdog.ts"
 import { parseTimestamptz } from "./Timestamps.ts"
 
 /** The parts of a URL that are safe to log: never the password. */
@@ -22,20 +23,14 @@ export const describeUrl = (url: Redacted.Redacted<string>): string => {
 }
 
 /**
- * node-postgres' client-side `query_timeout`, set through the URL since the pool options
- * of @effect/sql-pg do not carry it: a query that gets no answer in time fails with an
- * error (a 500) instead of holding its request. It costs one timer per query, where an
- * Effect-level timeout cost a fiber race (measured: ~40 µs of CPU per query). It is a
- * client-side setting, so poolers that refuse unknown startup parameters (Neon's
- * PgBouncer) never see it.
+ * The URL without node-postgres' `query_timeout`: the pool's `QueryWatchdog` is the client-side
+ * limit (`DATABASE_QUERY_TIMEOUT` + 0.5 s). node-postgres' own would arm a timer per query and
+ * answer a late query out of turn, which the watched queries' shared callback does not expect.
  */
-const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Duration): Redacted.Redacted<string> => {
+const withoutQueryTimeout = (url: Redacted.Redacted<string>): Redacted.Redacted<string> => {
   const parsed = new URL(Redacted.value(url))
-  if (!parsed.searchParams.has("query_timeout")) {
-    // A little longer than the server-side statement timeout (the role's, see below), which
-    // should fire first and roll a write back; this one is for a server that does not answer.
-    parsed.searchParams.set("query_timeout", String(Duration.toMillis(timeout) + 500))
-  }
+  if (!parsed.searchParams.has("query_timeout")) return url
+  parsed.searchParams.delete("query_timeout")
   return Redacted.make(parsed.toString())
 }
 
@@ -47,7 +42,7 @@ types.setTypeParser(Pg.types.builtins.TIMESTAMPTZ, "text", parseTimestamptz)
  * Makes `timeout` the `statement_timeout` of every new session of this role on this database
  * (`ALTER ROLE … IN DATABASE … SET`, which any role may do for itself), before the pool opens
  * its first connection. So every statement, a write above all, that runs past it is cancelled
- * and rolled back by PostgreSQL itself (the client-side `query_timeout` alone would stop
+ * and rolled back by PostgreSQL itself (the client-side `QueryWatchdog` alone would stop
  * waiting while the statement went on and committed), with no `SET` per statement: each write
  * stays one statement with bound parameters, in one round trip. Through a pooler in
  * transaction mode it holds too: the pooler's server connections are sessions of this role.
@@ -59,7 +54,7 @@ const applyStatementTimeout = (url: Redacted.Redacted<string>, timeout: Duration
   Effect.acquireUseRelease(
     Effect.sync(() =>
       new Pg.Client({
-        connectionString: Redacted.value(url),
+        connectionString: Redacted.value(withoutQueryTimeout(url)),
         connectionTimeoutMillis: Duration.toMillis(connectTimeout),
         application_name: "task-api"
       })
@@ -104,15 +99,20 @@ export const pgLayer = (
       })
     }
     yield* Effect.mapError(applyStatementTimeout(url, config.queryTimeout, config.connectTimeout), (error) => unavailable(error.cause))
-    const pool = new Pg.Pool({
-      connectionString: Redacted.value(withQueryTimeout(url, config.queryTimeout)),
+    // A little longer than the server-side statement timeout (the role's, above), which should
+    // fire first and roll a write back; this one is for a server that does not answer.
+    const watchdog = new QueryWatchdog(Duration.toMillis(config.queryTimeout) + 500)
+    const options: Pg.PoolConfig & WatchedConfig = {
+      connectionString: Redacted.value(withoutQueryTimeout(url)),
       max: config.poolSize,
       connectionTimeoutMillis: Duration.toMillis(config.connectTimeout),
       idleTimeoutMillis: 30_000,
       application_name: "task-api",
       types,
-      ...(config.preparedStatements === false ? {} : { Client: PreparingClient })
-    })
+      Client: config.preparedStatements === false ? WatchedClient : PreparingClient,
+      watchdog
+    }
+    const pool = new Pg.Pool(options)
     // The pool is made here rather than by `PgClient.layer` (which does the same) so that its
     // counters can be read (`PoolCounts`). A failed connection is reported to the query
     // that needed it; the pool's own `error` event must not crash the process.
@@ -126,9 +126,15 @@ export const pgLayer = (
           duration: config.connectTimeout,
           onTimeout: () => new SqlError({ cause: new Error("Connection timed out"), message: "PgClient: Connection timed out" })
         }),
-        Effect.as(pool)
+        Effect.as(pool),
+        Effect.tap(() => watchdog.start())
       ),
-      () => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption(1000))
+      () =>
+        Effect.promise(() => pool.end()).pipe(
+          Effect.interruptible,
+          Effect.timeoutOption(1000),
+          Effect.ensuring(Effect.sync(() => watchdog.stop()))
+        )
     )
     return Layer.merge(
       PgClient.layerFromPool({ acquire, applicationName: "task-api", types }),

@@ -1,4 +1,4 @@
-import * as Pg from "pg"
+import { WatchedClient } from "./QueryWatchdog.ts"
 
 /**
  * A node-postgres client that runs statements with parameters as named (prepared) statements,
@@ -30,10 +30,10 @@ export const statementName = (text: string): string | undefined => {
   return name
 }
 
-const baseQuery = Pg.Client.prototype.query
+const baseQuery = WatchedClient.prototype.query
 
 /** `query(text, values, callback)` with `values` given becomes `query({ name, text, values }, callback)`. */
-function preparedQuery(this: Pg.Client, ...args: Array<unknown>): unknown {
+function preparedQuery(this: WatchedClient, ...args: Array<unknown>): unknown {
   const [text, values, ...rest] = args
   if (typeof text === "string" && Array.isArray(values) && values.length > 0) {
     const name = statementName(text)
@@ -42,7 +42,7 @@ function preparedQuery(this: Pg.Client, ...args: Array<unknown>): unknown {
   return Reflect.apply(baseQuery, this, args)
 }
 
-export class PreparingClient extends Pg.Client {}
+export class PreparingClient extends WatchedClient {}
 // On the prototype rather than as an override: `query` has a dozen overloads, all of which
 // this forwards unchanged except the one it names.
 Object.defineProperty(PreparingClient.prototype, "query", { value: preparedQuery, writable: true, configurable: true })
