@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Duration, Effect, Redacted } from "effect"
 import * as Pg from "pg"
+import { pgLayer } from "../src/database/Database.ts"
 import { PreparingClient } from "../src/database/Prepared.ts"
 import { QueryWatchdog, WatchedClient, type WatchedConfig } from "../src/database/QueryWatchdog.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
@@ -72,5 +74,20 @@ describe("the query watchdog", () => {
         { concurrency: "unbounded" }
       )
       expect(slept).toEqual(Array.from({ length: 8 }, () => "answered"))
+    }))
+
+  it.scopedLive("a query_timeout in DATABASE_URL is dropped: the watchdog is the client-side limit", () =>
+    Effect.gen(function*() {
+      // node-postgres' own 1 ms limit would fail this query (and answer it out of turn).
+      const url = new URL(Redacted.value(yield* freshDatabaseUrl))
+      url.searchParams.set("query_timeout", "1")
+      const rows = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1 AS one FROM pg_sleep(0.2)`).pipe(
+        Effect.provide(pgLayer(Redacted.make(url.toString()), {
+          poolSize: 1,
+          connectTimeout: Duration.seconds(5),
+          queryTimeout: Duration.seconds(5)
+        }))
+      )
+      expect(rows).toEqual([{ one: 1 }])
     }))
 })

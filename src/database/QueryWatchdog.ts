@@ -104,11 +104,6 @@ const baseQuery = Pg.Client.prototype.query
 
 type Callback = (error: unknown, result: unknown) => void
 
-/** What a watched query carries besides node-postgres' own fields. */
-interface Answerable {
-  watchedBy: WatchedClient | undefined
-  answer: Callback | undefined
-}
 
 /**
  * The callback of every watched query. node-postgres calls a query's callback as its method,
@@ -116,13 +111,26 @@ interface Answerable {
  * answered requests reachable through young-generation collections as node-postgres' own
  * `query_timeout` did (~1.1 MB promoted per scavenge against ~0.45 MB, list load, Node 26).
  */
-function answered(this: Answerable, error: unknown, result: unknown): void {
+function answered(this: WatchedQuery, error: unknown, result: unknown): void {
   const client = this.watchedBy
   const callback = this.answer
   this.watchedBy = undefined
   this.answer = undefined
   client?.queryAnswered()
   callback?.(error, result)
+}
+
+/** A node-postgres query that carries its caller's callback, answered through `answered`. */
+class WatchedQuery extends Pg.Query {
+  readonly callback = answered
+  constructor(
+    config: string | Pg.QueryConfig,
+    values: Array<unknown> | undefined,
+    public watchedBy: WatchedClient | undefined,
+    public answer: Callback | undefined
+  ) {
+    super(config, values)
+  }
 }
 
 const isQueryConfig = (config: unknown): config is Pg.QueryConfig =>
@@ -158,8 +166,7 @@ function watchedQuery(this: WatchedClient, ...args: Array<unknown>): unknown {
   }
   if (typeof config !== "string" && !isQueryConfig(config)) return Reflect.apply(baseQuery, this, args)
   const values = Array.isArray(second) ? second : undefined
-  const watch: Answerable = { watchedBy: this, answer: callback }
-  const query = Object.assign(new Pg.Query(config, values), { callback: answered }, watch)
+  const query = new WatchedQuery(config, values, this, callback)
   this.querySent()
   try {
     return Reflect.apply(baseQuery, this, [query])
