@@ -121,18 +121,23 @@ export const launch = async (spec: LaunchSpec): Promise<Running> => {
   throw new Error(`${spec.name}: no 200 within ${spec.timeoutMs} ms:\n${tail}`)
 }
 
-/** Live (not zombie) members of a process group, from /proc. */
-const groupMembers = (group: number): Array<number> =>
+/** Every process in /proc: its pid, command name and the fields of its stat after the name. */
+const processStats = (): Array<{ readonly pid: number; readonly command: string; readonly fields: ReadonlyArray<string> }> =>
   readdirSync("/proc").flatMap((entry) => {
     if (!/^\d+$/.test(entry)) return []
     try {
+      // The command name may itself contain spaces and parentheses.
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      return Number(pgrp) === group && state !== "Z" ? [Number(entry)] : []
+      const close = stat.lastIndexOf(")")
+      return [{ pid: Number(entry), command: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") }]
     } catch {
-      return []
+      return [] // a process that ended between the listing and the read
     }
   })
+
+/** Live (not zombie) members of a process group. */
+const groupMembers = (group: number): Array<number> =>
+  processStats().flatMap(({ pid, fields: [state, , pgrp] }) => (Number(pgrp) === group && state !== "Z" ? [pid] : []))
 
 export interface StopOptions {
   readonly graceMs?: number
@@ -226,6 +231,17 @@ export const reapedChildrenTicks = (): number => {
   const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   return Number(rest[13]) + Number(rest[14])
 }
+
+/**
+ * CPU ticks (utime + stime) of every PostgreSQL process on the machine: the server the targets
+ * share, its backends, and an embedded target's own cluster. Read around one target's scenario
+ * (targets run one at a time), the difference is what that target's load cost the database,
+ * plus whatever autovacuum did meanwhile. Backends that exit within the run are not counted.
+ */
+export const postgresTicks = (): number =>
+  processStats().reduce(
+    (ticks, { command, fields }) => (command === "postgres" ? ticks + Number(fields[11]) + Number(fields[12]) : ticks), 0
+  )
 
 export interface Samples {
   readonly points: ReadonlyArray<{ readonly atMs: number; readonly rssKb: number }>

@@ -22,6 +22,8 @@ export interface ScenarioRun {
   readonly cpuSeconds: number
   /** The same, in % of one core. */
   readonly cpuPercent: number
+  /** CPU time of every PostgreSQL process over the scenario, in seconds (absent in older results). */
+  readonly dbCpuSeconds?: number
   /** CPU time of wrk itself, in % of one core: what the load generator takes from the machine. */
   readonly wrkCpuPercent: number
   readonly wrk: WrkResult
@@ -94,6 +96,11 @@ export interface ScenarioSummary {
    * machine, the service's own cost shows here and not in req/s.
    */
   readonly cpuUsPerRequest: Spread
+  /**
+   * PostgreSQL's CPU time per request, in µs: on 2 cores shared with the database, a target
+   * that costs the database more per request leaves itself less CPU to serve with.
+   */
+  readonly dbUsPerRequest: Spread
   readonly wrkCpuPercent: Spread
   readonly socketErrors: number
   readonly non2xx: number
@@ -108,6 +115,7 @@ export interface Ratios {
   readonly p999: number
   readonly peakRss: number
   readonly cpuPerRequest: number
+  readonly dbPerRequest: number
 }
 
 export type Other = Exclude<Target, "service">
@@ -178,6 +186,7 @@ const summarizeRuns = (runs: ReadonlyArray<ScenarioRun>): ScenarioSummary => ({
   peakRssMb: spread(runs.map((run) => run.peakRssMb)),
   cpuPercent: spread(runs.map((run) => run.cpuPercent)),
   cpuUsPerRequest: spread(runs.map((run) => (1e6 * run.cpuSeconds) / run.requests)),
+  dbUsPerRequest: spread(runs.map((run) => (1e6 * (run.dbCpuSeconds ?? Number.NaN)) / run.requests)),
   wrkCpuPercent: spread(runs.map((run) => run.wrkCpuPercent)),
   socketErrors: runs.reduce((sum, run) => sum + run.socketErrors, 0),
   non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0)
@@ -190,7 +199,8 @@ const ratiosOf = (a: ScenarioSummary, b: ScenarioSummary): Ratios => ({
   p99: a.p99Ms.median / b.p99Ms.median,
   p999: a.p999Ms.median / b.p999Ms.median,
   peakRss: a.peakRssMb.max / b.peakRssMb.max,
-  cpuPerRequest: a.cpuUsPerRequest.median / b.cpuUsPerRequest.median
+  cpuPerRequest: a.cpuUsPerRequest.median / b.cpuUsPerRequest.median,
+  dbPerRequest: a.dbUsPerRequest.median / b.dbUsPerRequest.median
 })
 
 export const summarize = (results: Results, scenarios: ReadonlyArray<Scenario>, targets: ReadonlyArray<Target>): Summary => {

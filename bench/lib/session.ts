@@ -9,7 +9,7 @@ import { freePort } from "./database.ts"
 import type { Databases } from "./database.ts"
 import { checkAuth, checkConditional, checkIdempotency, checkPaging, newSecret, writeTokens } from "./features.ts"
 import type { Support } from "./features.ts"
-import { launch, npmScript, readStat, sampleRss, stop } from "./processes.ts"
+import { CLOCK_TICKS_PER_SECOND, launch, npmScript, postgresTicks, readStat, sampleRss, stop } from "./processes.ts"
 import type { LaunchSpec, Running } from "./processes.ts"
 import type { ScenarioRun, SoakResult, StartupProbe, TargetRound } from "./results.ts"
 import { probeWire, seed, userRanges } from "./seed.ts"
@@ -114,7 +114,9 @@ const scenarioRun = async (
     threads: ctx.config.threads, seedFile, createUserFirst: ranges.createFirst, createUsers: ranges.createCount, ...extra
   }
   const stopSampling = sampleRss(running.pid)
+  const dbTicks = postgresTicks()
   const { wrkCpuPercent, ...wrk } = await runWrk(wrkRun)
+  const dbCpuSeconds = (postgresTicks() - dbTicks) / CLOCK_TICKS_PER_SECOND
   const samples = stopSampling()
   const e = wrk.errors
   return {
@@ -131,6 +133,7 @@ const scenarioRun = async (
     peakRssMb: mb(samples.peakRssKb),
     cpuSeconds: samples.cpuSeconds,
     cpuPercent: (100 * samples.cpuSeconds) / samples.elapsedSeconds,
+    dbCpuSeconds,
     wrkCpuPercent,
     wrk
   }

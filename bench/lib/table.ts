@@ -24,7 +24,8 @@ export const formatTable = (results: Results, config: Config): string => {
   lines.push(
     `${config.rounds} round(s) × ${config.duration}s per scenario (+${config.warmup}s warm-up), ` +
       `${config.connections} connections, wrk ${config.threads} thread(s); medians, (min–max) over rounds; ` +
-      `peak RSS: the highest of the rounds; CPU µs/req: the target's CPU time per request`
+      `peak RSS: the highest of the rounds; CPU µs/req: the target's CPU time per request; ` +
+      `DB µs/req: PostgreSQL's (every postgres process on the machine)`
   )
   if (before !== undefined) {
     lines.push(`before: the service at ${beforeLabel(before)} (${before.commit}), bundled and run like the service, plain scenarios only`)
@@ -32,19 +33,19 @@ export const formatTable = (results: Results, config: Config): string => {
   if (summary !== undefined && Object.keys(summary.scenarios).length > 0) {
     const rows: Array<Array<string>> = [
       ["scenario", "target", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "sock err", "non-2xx", "peak RSS MB", "CPU %",
-        "CPU µs/req", "wrk CPU %"]
+        "CPU µs/req", "DB µs/req", "wrk CPU %"]
     ]
     const skips: Array<string> = []
     const ratioRow = (scenario: string, label: string, r: Ratios) =>
       rows.push([scenario, label, ratio(r.rps), ratio(r.p50), ratio(r.p90), ratio(r.p99), ratio(r.p999), "", "", ratio(r.peakRss), "",
-        ratio(r.cpuPerRequest), ""])
+        ratio(r.cpuPerRequest), ratio(r.dbPerRequest), ""])
     for (const [scenario, entry] of Object.entries(summary.scenarios)) {
       for (const target of config.targets) {
         const s = entry.targets[target]
         if (s === undefined) continue
         rows.push([scenario, name(target), withRange(s.rps), num(s.p50Ms.median, 2), num(s.p90Ms.median, 2), num(s.p99Ms.median, 2),
           num(s.p999Ms.median, 2), String(s.socketErrors), String(s.non2xx), num(s.peakRssMb.max, 1), num(s.cpuPercent.median),
-          num(s.cpuUsPerRequest.median), num(s.wrkCpuPercent.median)])
+          num(s.cpuUsPerRequest.median), num(s.dbUsPerRequest.median), num(s.wrkCpuPercent.median)])
       }
       for (const other of OTHERS) {
         const r = entry.vs[other]

@@ -14,10 +14,14 @@ const wrk: WrkResult = {
   errors: { connect: 0, read: 0, write: 0, timeout: 0, status: 0 },
   latency_us: { min: 0, mean: 0, stdev: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0 }
 }
-/** One second of load: `rps` requests, and `cpuUs` µs of the target's CPU for each. */
-const run = (rps: number, p99Ms: number, peakRssMb = 100, cpuUs = 100): ScenarioRun => ({
+/**
+ * One second of load: `rps` requests, `cpuUs` µs of the target's CPU for each and `dbUs` of
+ * PostgreSQL's (absent, as in results from before the runner measured it, when not given).
+ */
+const run = (rps: number, p99Ms: number, peakRssMb = 100, cpuUs = 100, dbUs?: number): ScenarioRun => ({
   round: 0, rps, requests: rps, p50Ms: p99Ms / 4, p90Ms: p99Ms / 2, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3,
-  socketErrors: 0, non2xx: 0, peakRssMb, cpuSeconds: (rps * cpuUs) / 1e6, cpuPercent: (100 * rps * cpuUs) / 1e6, wrkCpuPercent: 10, wrk
+  socketErrors: 0, non2xx: 0, peakRssMb, cpuSeconds: (rps * cpuUs) / 1e6, cpuPercent: (100 * rps * cpuUs) / 1e6, wrkCpuPercent: 10, wrk,
+  ...(dbUs === undefined ? {} : { dbCpuSeconds: (rps * dbUs) / 1e6 })
 })
 const round = (scenarios: Partial<Record<Scenario, ScenarioRun>>, skipped: Partial<Record<Scenario, string>> = {}): TargetRound => ({
   round: 0, startupMs: 100, startupProbe: "/health", rssAfterStartMb: 50, idleRssMb: 60, seedMs: 10,
@@ -129,12 +133,34 @@ describe("goals against the commit before (--before)", () => {
     r.goals = judge(r)
     const lines = formatTable(r, config).split("\n")
     const row = (target: string) => lines.map((line) => line.trimEnd().split(/\s{2,}/)).find((cells) => cells[0] === "get" && cells[1] === target)
-    // scenario, target, req/s, p50, p90, p99, p99.9, sock err, non-2xx, peak RSS, CPU %, CPU µs/req, wrk CPU %
+    // scenario, target, req/s, p50, p90, p99, p99.9, sock err, non-2xx, peak RSS, CPU %, CPU µs/req, DB µs/req, wrk CPU %
     expect(row("before a463862")?.[11]).toBe("100")
     expect(row("service")?.[11]).toBe("120")
+    // Results without the database's CPU (older runs) say so rather than show a number.
+    expect(row("service")?.[12]).toBe("n/a")
     expect(row("service/before a463862")).toEqual(["get", "service/before a463862", "0.90x", "1.00x", "1.00x", "1.00x", "1.00x", "1.00x", "1.20x"])
     expect(lines).toContain("  MISS  issue 9/11: every plain scenario within 5% of a463862 (service/before >= 0.95): " +
       "get 0.90x (CPU/request 1.20x); 5 round(s), 1 of 5 plain scenarios: the criterion asks for all of them over >= 5 rounds")
+  })
+})
+
+describe("database CPU", () => {
+  it("gives PostgreSQL's CPU per request for each target, its median over the rounds and the service/fastify ratio", () => {
+    const r = results({
+      service: [round({ get: run(1000, 10, 100, 80, 7) }), round({ get: run(1200, 10, 100, 80, 9) }), round({ get: run(1100, 10, 100, 80, 8) })],
+      fastify: [round({ get: run(900, 10, 100, 100, 50) })]
+    })
+    const config = parseConfig(["--targets", "service,fastify", "--scenarios", "get", "--rounds", "3"], {})
+    if (config === "help") throw new Error("not a configuration")
+    r.summary = summarize(r, ["get"], ["service", "fastify"])
+    expect(r.summary.scenarios.get?.targets.service?.dbUsPerRequest).toEqual({ median: 8, min: 7, max: 9 })
+    expect(r.summary.scenarios.get?.vs.fastify?.dbPerRequest).toBeCloseTo(0.16)
+    const cells = formatTable(r, config).split("\n").map((line) => line.trimEnd().split(/\s{2,}/))
+    expect(cells.find((row) => row[0] === "scenario")?.indexOf("DB µs/req")).toBe(12)
+    expect(cells.find((row) => row[0] === "get" && row[1] === "fastify")?.[12]).toBe("50")
+    // The ratio row leaves the columns that have no ratio empty: req/s, p50, p90, p99, p99.9, peak RSS, CPU, DB.
+    expect(cells.find((row) => row[0] === "get" && row[1] === "service/fastify"))
+      .toEqual(["get", "service/fastify", "1.22x", "1.00x", "1.00x", "1.00x", "1.00x", "1.00x", "0.80x", "0.16x"])
   })
 })
 
