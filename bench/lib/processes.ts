@@ -121,15 +121,22 @@ export const launch = async (spec: LaunchSpec): Promise<Running> => {
   throw new Error(`${spec.name}: no 200 within ${spec.timeoutMs} ms:\n${tail}`)
 }
 
+/**
+ * A /proc/<pid>/stat line: the command name (between the first "(" and the last ")", as it may
+ * itself contain spaces and parentheses) and the fields after it, from `state` (field 3) on,
+ * so that utime and stime (fields 14 and 15) are `fields[11]` and `fields[12]`.
+ */
+export const parseStat = (stat: string): { readonly command: string; readonly fields: ReadonlyArray<string> } => {
+  const close = stat.lastIndexOf(")")
+  return { command: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).trim().split(" ") }
+}
+
 /** Every process in /proc: its pid, command name and the fields of its stat after the name. */
 const processStats = (): Array<{ readonly pid: number; readonly command: string; readonly fields: ReadonlyArray<string> }> =>
   readdirSync("/proc").flatMap((entry) => {
     if (!/^\d+$/.test(entry)) return []
     try {
-      // The command name may itself contain spaces and parentheses.
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
-      const close = stat.lastIndexOf(")")
-      return [{ pid: Number(entry), command: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") }]
+      return [{ pid: Number(entry), ...parseStat(readFileSync(`/proc/${entry}/stat`, "utf8")) }]
     } catch {
       return [] // a process that ended between the listing and the read
     }
@@ -188,10 +195,8 @@ export const readStat = (pid: number): ProcessStat | undefined => {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8")
     const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN)
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    // Fields after the command name, which may itself contain spaces and parentheses.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    const cpuTicks = Number(rest[11]) + Number(rest[12])
+    const { fields } = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"))
+    const cpuTicks = Number(fields[11]) + Number(fields[12])
     return { rssKb: field("VmRSS"), hwmKb: field("VmHWM"), cpuTicks }
   } catch {
     return undefined
@@ -227,21 +232,29 @@ export const threadCpuNs = (pid: number): { readonly mainNs: number; readonly al
  * Read around a wrk run, the difference is wrk's own CPU: the targets are not reaped meanwhile.
  */
 export const reapedChildrenTicks = (): number => {
-  const stat = readFileSync("/proc/self/stat", "utf8")
-  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return Number(rest[13]) + Number(rest[14])
+  const { fields } = parseStat(readFileSync("/proc/self/stat", "utf8"))
+  return Number(fields[13]) + Number(fields[14])
 }
 
 /**
- * CPU ticks (utime + stime) of every PostgreSQL process on the machine: the server the targets
- * share, its backends, and an embedded target's own cluster. Read around one target's scenario
- * (targets run one at a time), the difference is what that target's load cost the database,
- * plus whatever autovacuum did meanwhile. Backends that exit within the run are not counted.
+ * CPU ticks (utime + stime) of every PostgreSQL process on this machine: the server the targets
+ * share and its backends, an embedded target's own cluster, and any other cluster or client's
+ * backend that happens to run. Read around one target's scenario (targets run one at a time),
+ * the difference is what that target's load cost the database, plus whatever else PostgreSQL
+ * did meanwhile (autovacuum). Backends that exit within the run are not counted. `undefined`
+ * when no PostgreSQL process runs here (a database on another machine or container).
  */
-export const postgresTicks = (): number =>
-  processStats().reduce(
-    (ticks, { command, fields }) => (command === "postgres" ? ticks + Number(fields[11]) + Number(fields[12]) : ticks), 0
-  )
+export const postgresTicks = (): number | undefined => postgresTicksOf(processStats())
+
+/** The sum of utime + stime over the `postgres` processes of `stats`; `undefined` when there are none. */
+export const postgresTicksOf = (
+  stats: ReadonlyArray<{ readonly command: string; readonly fields: ReadonlyArray<string> }>
+): number | undefined => {
+  const postgres = stats.filter(({ command }) => command === "postgres")
+  return postgres.length === 0
+    ? undefined
+    : postgres.reduce((ticks, { fields }) => ticks + Number(fields[11]) + Number(fields[12]), 0)
+}
 
 export interface Samples {
   readonly points: ReadonlyArray<{ readonly atMs: number; readonly rssKb: number }>

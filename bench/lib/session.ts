@@ -114,9 +114,10 @@ const scenarioRun = async (
     threads: ctx.config.threads, seedFile, createUserFirst: ranges.createFirst, createUsers: ranges.createCount, ...extra
   }
   const stopSampling = sampleRss(running.pid)
-  const dbTicks = postgresTicks()
+  const dbBefore = postgresTicks()
   const { wrkCpuPercent, ...wrk } = await runWrk(wrkRun)
-  const dbCpuSeconds = (postgresTicks() - dbTicks) / CLOCK_TICKS_PER_SECOND
+  const dbAfter = postgresTicks()
+  const dbCpuSeconds = dbBefore === undefined || dbAfter === undefined ? undefined : (dbAfter - dbBefore) / CLOCK_TICKS_PER_SECOND
   const samples = stopSampling()
   const e = wrk.errors
   return {
@@ -133,7 +134,7 @@ const scenarioRun = async (
     peakRssMb: mb(samples.peakRssKb),
     cpuSeconds: samples.cpuSeconds,
     cpuPercent: (100 * samples.cpuSeconds) / samples.elapsedSeconds,
-    dbCpuSeconds,
+    ...(dbCpuSeconds === undefined ? {} : { dbCpuSeconds }),
     wrkCpuPercent,
     wrk
   }

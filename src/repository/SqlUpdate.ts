@@ -43,10 +43,14 @@ const expected = (precondition: Option.Option<Precondition>) =>
  * elsewhere: a batch does not wait, `SKIP LOCKED`; the caller runs it alone, waiting).
  *
  * Rows are found by index lookups only, whatever the table's size when a connection planned
- * the statement: each lock is a `LATERAL` lookup (a locking subquery is never flattened into a
- * join), and the UPDATE reaches its rows by `id = ANY` of the locked ids. As a join of
- * the input with `tasks`, a plan cached while the table was small kept scanning all of it
- * (`test/statement-plans.test.ts`).
+ * the statement, once `tasks` has been analyzed: each lock is a `LATERAL` lookup (a locking
+ * subquery is never flattened into a join), and the UPDATE reaches its rows by `id = ANY` of
+ * the locked ids. As a join of the input with `tasks`, a plan cached while the table was small
+ * kept scanning all of it (`test/statement-plans.test.ts`). On a table never analyzed yet (a
+ * fresh database's first minute) the UPDATE's plan still scans it, until autovacuum's first
+ * ANALYZE makes PostgreSQL plan it again. Reaching the rows by `ctid` instead would lose an
+ * update whose locked row version was committed after the statement's snapshot (README,
+ * "Mixed, the database, low concurrency").
  */
 const statement = (lock: string) => `
   WITH input AS (
