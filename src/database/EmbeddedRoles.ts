@@ -95,9 +95,9 @@ export const ensureRoles = (
       yield* sql.unsafe(roleStatement(exists(RUNTIME), RUNTIME, passwords.runtime))
       const database = yield* sql<{ readonly owner: string }>`
         SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = ${DATABASE}`
-      // DDL takes no bound parameters: these names are this module's constants, never request data.
-      if (database.length === 0) yield* sql.unsafe(`CREATE DATABASE ${DATABASE} OWNER ${OWNER}`)
-      else if (database[0]?.owner !== OWNER) yield* sql.unsafe(`ALTER DATABASE ${DATABASE} OWNER TO ${OWNER}`)
+      // DDL takes no bound parameters: the names go in as quoted identifiers (`sql(name)`).
+      if (database.length === 0) yield* sql`CREATE DATABASE ${sql(DATABASE)} OWNER ${sql(OWNER)}`
+      else if (database[0]?.owner !== OWNER) yield* sql`ALTER DATABASE ${sql(DATABASE)} OWNER TO ${sql(OWNER)}`
     }).pipe(asSuperuser(superuserUrl("postgres"), "Could not create the roles and the database"))
     yield* Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe(TAKE_OVER)).pipe(
       asSuperuser(superuserUrl(DATABASE), `Could not grant ${RUNTIME} its privileges`)
