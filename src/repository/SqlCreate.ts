@@ -28,30 +28,47 @@ const decodeOutcomes = decoder(Schema.Array(Schema.Struct({
  * Each owner row is locked by a primary-key lookup of its own (`LATERAL`), never through a join
  * the planner could turn into a scan of `users`.
  */
-const batchClaims = `
+const batchOwners = `
   locked AS (
     SELECT owner.id FROM (SELECT DISTINCT user_id FROM input ORDER BY user_id) AS wanted
     CROSS JOIN LATERAL (SELECT id FROM users WHERE users.id = wanted.user_id FOR KEY SHARE SKIP LOCKED) AS owner
   ), available AS (
     SELECT id FROM owners UNION ALL SELECT id FROM locked
-  ), claimed AS (
+  ),`
+const aloneOwners = `
+  available AS (
+    SELECT DISTINCT user_id AS id FROM input
+  ),`
+const batchKeys = `
+  claimed AS (
     SELECT position FROM input
     WHERE key IS NOT NULL AND pg_try_advisory_xact_lock(hashtextextended(user_id || ':' || key, 0))
   ),`
-const aloneClaims = `
-  available AS (
-    SELECT DISTINCT user_id AS id FROM input
-  ), claimed AS (
+const aloneKeys = `
+  claimed AS (
     SELECT position FROM input
     WHERE key IS NOT NULL AND pg_advisory_xact_lock(hashtextextended(user_id || ':' || key, 0))::text = ''
   ),`
 
 /**
+ * The input's rows, each with the task id drawn for it from the identity column's sequence
+ * (named as PostgreSQL names it; `pg_get_serial_sequence` would look it up again for every
+ * row) and `created_at`, the transaction's `now()` at the column's precision, as the column
+ * default had it.
+ */
+const withInput = (columns: string) => `
+  WITH input AS (
+    SELECT input.*, nextval('tasks_id_seq')::int AS id, now()::timestamptz(3) AS created_at
+    FROM json_to_recordset($1::json) AS input (${columns})
+  ), owners AS (
+    INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING RETURNING id
+  ),`
+
+/**
  * One INSERT for a batch of creates, with its idempotency keys, as one statement (atomic:
  * a key is never stored without its task, nor a keyed task without its key). The whole
- * input is one bound JSON parameter. Task ids are drawn from the identity sequence in the
- * input, so the key row can name its task; `created_at` is the transaction's `now()` at the
- * column's precision, as the column default had it.
+ * input is one bound JSON parameter. Task ids are drawn in the input, so the key row can
+ * name its task.
  *
  * A key answers from `existing` when it is live (under 24 h) and visible; otherwise the key
  * row is inserted, or an expired one taken over, and only then the task: a key row that
@@ -59,12 +76,10 @@ const aloneClaims = `
  * create comes back `skipped`, to be run again, when it will see that row and replay it.
  * Owners are inserted in id order, so concurrent statements take their locks in one order.
  */
-const statement = (claims: string) => `
-  WITH input AS (
-    SELECT input.*, nextval(pg_get_serial_sequence('tasks', 'id'))::int AS id, now()::timestamptz(3) AS created_at
-    FROM json_to_recordset($1::json)
-      AS input (position int, user_id int, title varchar, description varchar, key varchar, fingerprint text)
-  ), existing AS (
+const keyedStatement = (owners: string, keys: string) => `${
+  withInput("position int, user_id int, title varchar, description varchar, key varchar, fingerprint text")
+}
+  existing AS (
     -- One primary-key lookup per keyed input: as a join, the planner hashed the whole table
     -- (a sequential scan per statement, slower as keys accumulate over their 24 hours).
     SELECT keys.* FROM input CROSS JOIN LATERAL (
@@ -73,9 +88,7 @@ const statement = (claims: string) => `
       LIMIT 1
     ) AS keys
     WHERE input.key IS NOT NULL
-  ), owners AS (
-    INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING RETURNING id
-  ),${claims}
+  ),${owners}${keys}
   ready AS (
     SELECT input.* FROM input
     WHERE input.user_id IN (SELECT id FROM available)
@@ -112,17 +125,38 @@ const statement = (claims: string) => `
   LEFT JOIN existing ON existing.user_id = input.user_id AND existing.key = input.key
   ORDER BY input.position`
 
+/**
+ * The creates of a batch without any idempotency key (most of them): the same INSERT without
+ * the keys' lookups, claims and upserts, which cost PostgreSQL ~15% more CPU for nothing
+ * when no key is given (measured on batches of 4 and 14).
+ */
+const plainStatement = (owners: string) => `${withInput("position int, user_id int, title varchar, description varchar")}${owners}
+  created AS (
+    INSERT INTO tasks (id, user_id, title, description, created_at, updated_at)
+    SELECT id, user_id, title, description, created_at, created_at FROM input
+    WHERE user_id IN (SELECT id FROM available)
+    ORDER BY position
+    RETURNING id, title, description, completed, user_id, created_at, updated_at
+  )
+  SELECT input.position, 'created' AS outcome, created.*
+  FROM input JOIN created ON created.id = input.id
+  ORDER BY input.position`
+
 /** The statement texts, exported for the test that reads their plans. */
-export const batchStatement = statement(batchClaims)
-export const aloneStatement = statement(aloneClaims)
+export const batchStatement = keyedStatement(batchOwners, batchKeys)
+export const aloneStatement = keyedStatement(aloneOwners, aloneKeys)
+export const plainBatchStatement = plainStatement(batchOwners)
+export const plainAloneStatement = plainStatement(aloneOwners)
 
 /**
  * Runs the creates `keys` as one statement (`alone`: a single create that may wait) and
- * answers each by its position. Identical creates without a key are told apart by position,
- * not content.
+ * answers each by its position; a position without a row was `skipped`. Identical creates
+ * without a key are told apart by position, not content.
  */
 export const runCreates = (sql: SqlClient.SqlClient, keys: ReadonlyArray<CreateKey>, alone: boolean) =>
   Effect.suspend(() => {
+    const keyed = keys.some((key) => Option.isSome(key.idempotency))
+    const text = keyed ? (alone ? aloneStatement : batchStatement) : (alone ? plainAloneStatement : plainBatchStatement)
     const input = JSON.stringify(keys.map((key, position) => ({
       position,
       user_id: key.owner,
@@ -131,7 +165,7 @@ export const runCreates = (sql: SqlClient.SqlClient, keys: ReadonlyArray<CreateK
       key: Option.isSome(key.idempotency) ? key.idempotency.value.key : null,
       fingerprint: Option.isSome(key.idempotency) ? key.idempotency.value.fingerprint : null
     })))
-    return sql.unsafe(alone ? aloneStatement : batchStatement, [input])
+    return sql.unsafe(text, [input])
   }).pipe(
     Effect.flatMap((rows) =>
       Effect.flatMap(decodeOutcomes(rows), (outcomes) => {
