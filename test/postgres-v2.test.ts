@@ -2,6 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Context, Duration, Effect, Layer, Option, Ref, Stream } from "effect"
 import { type Task, TaskId, UserId } from "../src/domain/index.ts"
+import { BatchObserver } from "../src/repository/Batch.ts"
 import { PAGE_BYTES, PAGE_SIZE, REST_PAGE_SIZE } from "../src/repository/SqlList.ts"
 import { type CreateOutcome, TaskRepository, type TaskRepositoryShape } from "../src/repository/TaskRepository.ts"
 import { everything, versions } from "./support/lists.ts"
@@ -62,6 +63,33 @@ describe("two instances on one database", () => {
       for (const outcome of outcomes) {
         if (outcome._tag !== "KeyInUse") expect(outcome).toEqual({ _tag: outcome._tag, task: listed[0] })
       }
+    }))
+})
+
+describe("creates with and without keys in one batch", () => {
+  it.scopedLive("each gets its own task, and a keyed one replays it when sent again", () =>
+    Effect.gen(function*() {
+      const batches: Array<number> = []
+      const observed = Layer.succeed(BatchObserver, { traced: false, sized: (size) => void batches.push(size) })
+      const tasks = Context.get(
+        yield* Layer.build(pgRepositoryOn(yield* freshDatabaseUrl).pipe(Layer.provide(observed))),
+        TaskRepository
+      )
+      const owners = [1, 2, 3, 4, 5, 6].map((n) => UserId.make(n))
+      // Sent at once: one batch, so one statement (the keyed one) for all six.
+      const create = (owner: UserId, i: number) =>
+        tasks.create(owner, { title: `task ${i}`, description: i % 3 === 0 ? null : `about ${i}` },
+          i % 2 === 0 ? Option.some({ key: `key ${i}`, fingerprint: `fingerprint ${i}` }) : Option.none())
+      const first = (yield* Effect.all(owners.map(create), { concurrency: "unbounded" })).map(createdTask)
+      expect(batches).toEqual([6])
+      expect(first.map((task) => [task.user_id, task.title, task.description])).toEqual(
+        owners.map((owner, i) => [owner, `task ${i}`, i % 3 === 0 ? null : `about ${i}`])
+      )
+      expect(new Set(first.map((task) => task.id)).size).toBe(owners.length)
+      const again = yield* Effect.all(owners.map(create), { concurrency: "unbounded" })
+      expect(again.map((outcome, i) =>
+        outcome._tag === "Replayed" || outcome._tag === "Created" ? [outcome._tag, outcome.task.id === first[i]!.id] : outcome._tag
+      )).toEqual(owners.map((_, i) => i % 2 === 0 ? ["Replayed", true] : ["Created", false]))
     }))
 })
 

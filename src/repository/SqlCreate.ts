@@ -52,13 +52,14 @@ const aloneKeys = `
 
 /**
  * The input's rows, each with the task id drawn for it from the identity column's sequence
- * (named as PostgreSQL names it; `pg_get_serial_sequence` would look it up again for every
- * row) and `created_at`, the transaction's `now()` at the column's precision, as the column
- * default had it.
+ * (looked up once per statement, an uncorrelated subquery: as `nextval`'s argument it was
+ * looked up again for every row) and `created_at`, the transaction's `now()` at the column's
+ * precision, as the column default had it.
  */
 const withInput = (columns: string) => `
   WITH input AS (
-    SELECT input.*, nextval('tasks_id_seq')::int AS id, now()::timestamptz(3) AS created_at
+    SELECT input.*, nextval((SELECT pg_get_serial_sequence('tasks', 'id')::regclass))::int AS id,
+      now()::timestamptz(3) AS created_at
     FROM json_to_recordset($1::json) AS input (${columns})
   ), owners AS (
     INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING RETURNING id
@@ -127,8 +128,8 @@ const keyedStatement = (owners: string, keys: string) => `${
 
 /**
  * The creates of a batch without any idempotency key (most of them): the same INSERT without
- * the keys' lookups, claims, upsert and joins, which cost PostgreSQL 14–22% more CPU on a
- * batch of 14 creates when no key is given (README, "Against version 1 on both nodes").
+ * the keys' lookups, claims, upsert and joins, which PostgreSQL runs even when no key is
+ * given (README, "Against version 1 on both nodes", for what each part costs).
  */
 const plainStatement = (owners: string) => `${withInput("position int, user_id int, title varchar, description varchar")}${owners}
   created AS (
@@ -172,7 +173,8 @@ export const runCreates = (sql: SqlClient.SqlClient, keys: ReadonlyArray<CreateK
         // Only created and replayed creates come with a task.
         const withTask = rows.filter((_, i) => outcomes[i]!.outcome === "created" || outcomes[i]!.outcome === "replayed")
         return Effect.map(decodeTasks(withTask), (tasks) => {
-          const answers: Array<CreateAnswer> = []
+          // The statement without keys has no row for a skipped create.
+          const answers: Array<CreateAnswer> = keys.map(() => ({ _tag: "Skipped" }))
           let next = 0
           for (const row of outcomes) {
             answers[row.position] = row.outcome === "created"
