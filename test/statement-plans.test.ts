@@ -4,7 +4,7 @@ import { Context, Effect, Layer, Schema } from "effect"
 import * as Create from "../src/repository/SqlCreate.ts"
 import { listStatement } from "../src/repository/SqlList.ts"
 import * as Update from "../src/repository/SqlUpdate.ts"
-import { getStatement } from "../src/repository/TaskRepositorySql.ts"
+import { getStatement, TaskRepositorySql } from "../src/repository/TaskRepositorySql.ts"
 import { freshDatabaseUrl } from "./support/postgres.ts"
 import { pgRepositoryOn } from "./support/repositories.ts"
 
@@ -98,5 +98,16 @@ describe("statement plans (postgres)", () => {
         expect(plan).toContain("Index Scan using idempotency_keys_pkey")
         expect(plan).not.toMatch(/Seq Scan on idempotency_keys/)
       }
+    }).pipe(Effect.orDie))
+
+  it.scopedLive("the repository refuses to start when tasks.id draws from a sequence the create statements do not name", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabaseUrl
+      const sql = Context.get(yield* Layer.build(pgRepositoryOn(url)), SqlClient.SqlClient)
+      yield* sql.unsafe(`ALTER SEQUENCE ${Create.TASK_ID_SEQUENCE} RENAME TO tasks_id_elsewhere`)
+      const failure = yield* Layer.build(TaskRepositorySql.pipe(Layer.provide(Layer.succeed(SqlClient.SqlClient, sql)))).pipe(
+        Effect.flip
+      )
+      expect(String(failure)).toContain(`does not draw from the sequence ${Create.TASK_ID_SEQUENCE}`)
     }).pipe(Effect.orDie))
 })

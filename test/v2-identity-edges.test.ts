@@ -158,7 +158,7 @@ describe("identity corners", () => {
         Layer.orDie
       ))
       const shared = Layer.succeedContext(database)
-      const base = yield* serve(TaskRepositorySql.pipe(Layer.provide(shared)), {
+      const base = yield* serve(TaskRepositorySql.pipe(Layer.provide(shared), Layer.orDie), {
         auth: { ...auth, AUTH_MAP_SUBJECTS: "true" },
         accounts: AccountRepositorySql.pipe(Layer.provide(shared))
       })

@@ -51,15 +51,22 @@ const aloneKeys = `
   ),`
 
 /**
- * The input's rows, each with the task id drawn for it from the identity column's sequence
- * (looked up once per statement, an uncorrelated subquery: as `nextval`'s argument it was
- * looked up again for every row) and `created_at`, the transaction's `now()` at the column's
- * precision, as the column default had it.
+ * The sequence `tasks.id` draws from, as PostgreSQL names an identity column's sequence. The
+ * create statements name it rather than look it up (`pg_get_serial_sequence` as `nextval`'s
+ * argument ran for every row; once per statement it still cost ~5% of a statement for 14
+ * creates); the repository checks once, at start-up, that it is the right one
+ * (`TaskRepositorySql.ts`).
  */
-const withInput = (columns: string) => `
+export const TASK_ID_SEQUENCE = "tasks_id_seq"
+
+/**
+ * The input's rows, each with the task id drawn for it and `created_at`, the transaction's
+ * `now()` at the column's precision, as the column default had it; then the owners' rows,
+ * inserted in id order, so concurrent statements take their locks in one order.
+ */
+const inputAndOwners = (columns: string) => `
   WITH input AS (
-    SELECT input.*, nextval((SELECT pg_get_serial_sequence('tasks', 'id')::regclass))::int AS id,
-      now()::timestamptz(3) AS created_at
+    SELECT input.*, nextval('${TASK_ID_SEQUENCE}')::int AS id, now()::timestamptz(3) AS created_at
     FROM json_to_recordset($1::json) AS input (${columns})
   ), owners AS (
     INSERT INTO users (id) SELECT DISTINCT user_id FROM input ORDER BY user_id ON CONFLICT (id) DO NOTHING RETURNING id
@@ -75,10 +82,9 @@ const withInput = (columns: string) => `
  * row is inserted, or an expired one taken over, and only then the task: a key row that
  * appeared meanwhile (committed after this statement's snapshot) wins the conflict, and the
  * create comes back `skipped`, to be run again, when it will see that row and replay it.
- * Owners are inserted in id order, so concurrent statements take their locks in one order.
  */
 const keyedStatement = (owners: string, keys: string) => `${
-  withInput("position int, user_id int, title varchar, description varchar, key varchar, fingerprint text")
+  inputAndOwners("position int, user_id int, title varchar, description varchar, key varchar, fingerprint text")
 }
   existing AS (
     -- One primary-key lookup per keyed input: as a join, the planner hashed the whole table
@@ -131,7 +137,7 @@ const keyedStatement = (owners: string, keys: string) => `${
  * the keys' lookups, claims, upsert and joins, which PostgreSQL runs even when no key is
  * given (README, "Against version 1 on both nodes", for what each part costs).
  */
-const plainStatement = (owners: string) => `${withInput("position int, user_id int, title varchar, description varchar")}${owners}
+const plainStatement = (owners: string) => `${inputAndOwners("position int, user_id int, title varchar, description varchar")}${owners}
   created AS (
     INSERT INTO tasks (id, user_id, title, description, created_at, updated_at)
     SELECT id, user_id, title, description, created_at, created_at FROM input

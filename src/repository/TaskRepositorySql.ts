@@ -3,7 +3,7 @@ import { Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 import { Task, type TaskId, type UserId } from "../domain/index.ts"
 import { decoder } from "../schema/Compile.ts"
 import { batcher } from "./Batch.ts"
-import { type CreateAnswer, type CreateKey, runCreates } from "./SqlCreate.ts"
+import { type CreateAnswer, type CreateKey, runCreates, TASK_ID_SEQUENCE } from "./SqlCreate.ts"
 import { type ListKey, PAGE_SIZE, runLists, toTaskList } from "./SqlList.ts"
 import { runRemove, runUpdates, type UpdateAnswer, type UpdateKey } from "./SqlUpdate.ts"
 import { type CreateOutcome, satisfies, TaskRepository, type UpdateOutcome } from "./TaskRepository.ts"
@@ -69,6 +69,15 @@ export const TaskRepositorySql = Layer.scoped(
   TaskRepository,
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    // Once, here rather than in every create statement: the sequence they name is the one
+    // `tasks.id` draws from (a name taken when the table was created gets another).
+    const [sequence] = yield* sql<{ readonly named: boolean | null }>`
+      SELECT pg_get_serial_sequence('tasks', 'id')::regclass = to_regclass(${TASK_ID_SEQUENCE}) AS named`
+    if (sequence?.named !== true) {
+      return yield* Effect.fail(
+        new Error(`tasks.id does not draw from the sequence ${TASK_ID_SEQUENCE}: the create statements name it`)
+      )
+    }
     const runtime = yield* Effect.runtime<never>()
 
     const getBatched = batcher(runtime, (keys: ReadonlyArray<{ readonly owner: UserId; readonly id: TaskId }>) =>
